@@ -1,0 +1,36 @@
+#pragma once
+#include <array>
+#include <cstdint>
+
+#include "decode/decoded.hpp"
+#include "decode/dispatch.hpp"
+#include "probes/frame.hpp"
+
+namespace podtrace::decode {
+
+// Counts of frames by status and reason: what every later stage shows so nothing is silent.
+struct Stats {
+    std::uint64_t frames = 0;
+    std::array<std::uint64_t, 4> by_status{};
+    std::array<std::uint64_t, kReasonCount> by_reason{};
+    void add(const Decoded& d);
+    void merge(const Stats& other);
+};
+
+class Decoder {
+public:
+    explicit Decoder(Ports ports = {}) : ports_(ports) {}
+    // Fills `out` (reusing it: no allocation) and counts the outcome.
+    Status decode(const probes::Frame& frame, Decoded& out);
+    const Stats& stats() const { return stats_; }
+    const Ports& ports() const { return ports_; }
+
+private:
+    Ports ports_;
+    Stats stats_;
+};
+
+// Decodes without counting; what Decoder::decode does before it counts.
+void decode_frame(const probes::Frame& frame, const Ports& ports, Decoded& out);
+
+}  // namespace podtrace::decode
