@@ -46,7 +46,6 @@ enum class Reason : std::uint8_t {
     unsupported_linktype,
     unsupported_ethertype,
     unsupported_link_family,
-    unsupported_gre_version,
     count_
 };
 
@@ -61,6 +60,7 @@ enum class Proto : std::uint8_t {
     sll,
     sll2,
     null_loop,
+    nflog,
     arp,
     ipv4,
     ipv6,
@@ -88,7 +88,7 @@ struct SllL {  // Linux cooked capture, v1 and v2
     std::array<std::uint8_t, 8> addr;
     std::uint32_t ifindex;  // SLL2 only, else 0
 };
-struct NullL {
+struct NullL {  // NULL/LOOP and NFLOG: the address family
     std::uint32_t family;
 };
 struct ArpL {
@@ -103,7 +103,7 @@ struct IpL {
     std::uint8_t ttl;    // IPv4 TTL / IPv6 hop limit
     std::uint8_t tos;    // IPv4 TOS / IPv6 traffic class
     std::uint16_t header_len;  // incl. IPv4 options / IPv6 extension headers
-    std::uint16_t total_len;   // as the header says (IPv6: 40 + payload length); 0 = BIG TCP/GSO
+    std::uint32_t total_len;   // as the header says (IPv6: 40 + payload length); 0 = BIG TCP/GSO
     std::uint16_t id;          // IPv4 identification
     std::uint16_t frag_offset; // in bytes
     std::uint32_t frag_id;     // IPv6 fragment header identification

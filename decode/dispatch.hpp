@@ -24,12 +24,16 @@ enum class Next : std::uint8_t {
     wireguard,
 };
 
-// UDP ports that carry a tunnel. Up to 4 per protocol, 0 = unused slot.
+using PortSet = std::array<std::uint16_t, 8>;
+
+// UDP ports that carry a tunnel. Up to 8 per protocol, 0 = unused slot.
 struct Ports {
-    std::array<std::uint16_t, 4> vxlan{4789, 8472, 0, 0};  // 8472: Linux/flannel's legacy port
-    std::array<std::uint16_t, 4> geneve{6081, 0, 0, 0};
-    std::array<std::uint16_t, 4> wireguard{51820, 0, 0, 0};
+    PortSet vxlan{4789, 8472};  // 8472: Linux/flannel's legacy port
+    PortSet geneve{6081};
+    PortSet wireguard{51820};
 };
+// Adds a port to a set; false when the set is full. Port 0 is refused.
+bool add_port(PortSet& set, std::uint16_t port);
 
 Next by_ethertype(std::uint16_t ethertype);
 Next by_ip_proto(std::uint8_t proto, std::uint8_t ip_version);

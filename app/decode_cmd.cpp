@@ -1,0 +1,231 @@
+// `podtrace decode`: every frame of every file, one line each (text or JSON).
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <ostream>
+
+#include "app/app.hpp"
+#include "decode/decoder.hpp"
+#include "decode/format.hpp"
+#include "probes/capture_file.hpp"
+
+namespace podtrace::app {
+namespace {
+
+using nlohmann::json;
+using namespace podtrace::decode;
+
+std::string addr_text(const Addr& a, std::uint8_t version) {
+    std::string s;
+    format_addr(a, version, s);
+    return s;
+}
+
+std::string mac_text(const Mac& m) {
+    std::string s;
+    format_mac(m, s);
+    return s;
+}
+
+json layer_json(const Layer& l) {
+    json j{{"proto", proto_name(l.proto)}, {"offset", l.offset}};
+    if (l.quoted) j["quoted"] = true;
+    switch (l.proto) {
+        case Proto::ethernet:
+            j.update({{"src", mac_text(l.eth.src)},
+                      {"dst", mac_text(l.eth.dst)},
+                      {"ethertype", l.eth.ethertype}});
+            break;
+        case Proto::vlan:
+            j.update({{"tpid", l.vlan.tpid},
+                      {"vid", l.vlan.tci & 0x0fff},
+                      {"pcp", l.vlan.tci >> 13},
+                      {"ethertype", l.vlan.ethertype}});
+            break;
+        case Proto::sll:
+        case Proto::sll2:
+            j.update({{"pkttype", l.sll.pkttype},
+                      {"hatype", l.sll.hatype},
+                      {"protocol", l.sll.protocol}});
+            if (l.proto == Proto::sll2) j["ifindex"] = l.sll.ifindex;
+            break;
+        case Proto::null_loop:
+        case Proto::nflog: j["family"] = l.null.family; break;
+        case Proto::arp: {
+            Addr spa{}, tpa{};
+            std::copy(l.arp.spa.begin(), l.arp.spa.end(), spa.begin());
+            std::copy(l.arp.tpa.begin(), l.arp.tpa.end(), tpa.begin());
+            j.update({{"op", l.arp.op},
+                      {"sender_mac", mac_text(l.arp.sha)},
+                      {"sender_ip", addr_text(spa, 4)},
+                      {"target_mac", mac_text(l.arp.tha)},
+                      {"target_ip", addr_text(tpa, 4)}});
+            break;
+        }
+        case Proto::ipv4:
+        case Proto::ipv6: {
+            const IpL& ip = l.ip;
+            j.update({{"src", addr_text(ip.src, ip.version)},
+                      {"dst", addr_text(ip.dst, ip.version)},
+                      {"protocol", ip.proto},
+                      {"ttl", ip.ttl},
+                      {"tos", ip.tos},
+                      {"header_len", ip.header_len},
+                      {"total_len", ip.total_len}});
+            if (ip.version == 4) j.update({{"id", ip.id}, {"df", ip.df}});
+            else j["flow_label"] = ip.flow_label;
+            if (ip.fragment) {
+                j.update({{"frag_offset", ip.frag_offset}, {"mf", ip.mf}});
+                if (ip.version == 6) j["frag_id"] = ip.frag_id;
+            }
+            break;
+        }
+        case Proto::tcp:
+            j.update({{"sport", l.tcp.sport}, {"dport", l.tcp.dport}, {"seq", l.tcp.seq}});
+            if (l.tcp.captured >= 20)
+                j.update({{"ack", l.tcp.ack},
+                          {"flags", l.tcp.flags},
+                          {"window", l.tcp.window},
+                          {"options_len", l.tcp.options_len}});
+            break;
+        case Proto::udp:
+            j.update({{"sport", l.udp.sport}, {"dport", l.udp.dport}, {"length", l.udp.length}});
+            break;
+        case Proto::icmp:
+        case Proto::icmpv6:
+            j.update({{"type", l.icmp.type}, {"code", l.icmp.code}});
+            if (l.icmp.is_error) j["error"] = true;
+            if (l.icmp.mtu) j["mtu"] = l.icmp.mtu;
+            if (l.icmp.id || l.icmp.seq) j.update({{"id", l.icmp.id}, {"seq", l.icmp.seq}});
+            break;
+        case Proto::vxlan: j.update({{"vni", l.vxlan.vni}, {"flags", l.vxlan.flags}}); break;
+        case Proto::geneve:
+            j.update({{"vni", l.geneve.vni},
+                      {"protocol", l.geneve.protocol},
+                      {"options_len", l.geneve.options_len}});
+            break;
+        case Proto::gre:
+            j.update({{"protocol", l.gre.protocol}, {"flags", l.gre.flags}});
+            if (l.gre.flags & 0x2000) j["key"] = l.gre.key;
+            break;
+        case Proto::wireguard:
+            j.update({{"type", l.wg.type}, {"length", l.wg.length}});
+            if (l.wg.type == 1 || l.wg.type == 2) j["sender"] = l.wg.sender;
+            if (l.wg.type >= 2 && l.wg.type <= 4) j["receiver"] = l.wg.receiver;
+            if (l.wg.type == 4) j.update({{"counter", l.wg.counter}, {"payload_len", l.wg.payload_len}});
+            break;
+    }
+    return j;
+}
+
+json frame_json(const Decoded& d, const std::string& file, std::uint64_t number,
+                const std::string& interface) {
+    json j{{"file", file},
+           {"frame", number},
+           {"ts_ns", d.ts_ns},
+           {"linktype", d.linktype},
+           {"caplen", d.caplen},
+           {"len", d.wirelen},
+           {"status", status_name(d.status)},
+           {"reason", d.reason == Reason::none ? json(nullptr) : json(reason_name(d.reason))},
+           {"encap_depth", d.encap_depth}};
+    j["interface"] = interface.empty() ? json(nullptr) : json(interface);
+    j["direction"] = d.direction == probes::Direction::inbound    ? json("in")
+                     : d.direction == probes::Direction::outbound ? json("out")
+                                                                  : json(nullptr);
+    json layers = json::array();
+    for (int i = 0; i < d.nlayers; ++i) layers.push_back(layer_json(d.layers[i]));
+    j["layers"] = std::move(layers);
+    if (const Layer* ip = d.inner_ip_layer()) {
+        json inner{{"src", addr_text(ip->ip.src, ip->ip.version)},
+                   {"dst", addr_text(ip->ip.dst, ip->ip.version)},
+                   {"protocol", ip->ip.proto}};
+        if (const Layer* l4 = d.inner_l4_layer()) {
+            if (l4->proto == Proto::tcp) inner.update({{"sport", l4->tcp.sport}, {"dport", l4->tcp.dport}});
+            if (l4->proto == Proto::udp) inner.update({{"sport", l4->udp.sport}, {"dport", l4->udp.dport}});
+            inner["payload_len"] = d.payload_len;
+        }
+        j["inner"] = std::move(inner);
+    }
+    if (d.fingerprint) {
+        char buf[20];
+        std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(d.fingerprint));
+        j["fingerprint"] = buf;
+        j["fingerprint_partial"] = d.fingerprint_partial;
+    }
+    return j;
+}
+
+// "12 frames: 10 ok, 2 truncated (tcp-truncated 2)"
+void print_summary(const Stats& s, std::ostream& err) {
+    err << "podtrace: " << s.frames << (s.frames == 1 ? " frame" : " frames") << ':';
+    const char* sep = " ";
+    for (std::size_t st = 0; st < s.by_status.size(); ++st) {
+        if (!s.by_status[st] && st != 0) continue;
+        err << sep << s.by_status[st] << ' ' << status_name(static_cast<Status>(st));
+        sep = ", ";
+        if (st == 0) continue;
+        const char* rsep = " (";
+        for (std::size_t r = 1; r < kReasonCount; ++r) {
+            auto reason = static_cast<Reason>(r);
+            if (status_of(reason) != static_cast<Status>(st) || !s.by_reason[r]) continue;
+            err << rsep << reason_name(reason) << ' ' << s.by_reason[r];
+            rsep = ", ";
+        }
+        err << ')';
+    }
+    err << '\n';
+}
+
+}  // namespace
+
+int decode_command(const DecodeOptions& opt, std::ostream& out, std::ostream& err) {
+    Decoder decoder(opt.ports);
+    Decoded d;
+    FormatOptions fmt{opt.verbose, opt.link};
+    std::string line;
+    long long printed = 0;
+    int rc = 0;
+    for (const std::string& path : opt.files) {
+        auto file = probes::CaptureFile::open(path);
+        if (!file) {
+            err << "podtrace: " << file.error().message << '\n';
+            rc = 2;
+            continue;
+        }
+        std::string stem = std::filesystem::path(path).filename().string();
+        probes::Frame frame;
+        probes::CaptureFile::Next r;
+        while ((opt.count < 0 || printed < opt.count) &&
+               (r = file->next(frame)) == probes::CaptureFile::Next::frame) {
+            decoder.decode(frame, d);
+            ++printed;
+            const auto& ifs = file->interfaces();
+            const std::string& ifname =
+                frame.interface < ifs.size() ? ifs[frame.interface].name : std::string();
+            if (opt.json) {
+                out << frame_json(d, path, file->frames_read(), ifname).dump() << '\n';
+                continue;
+            }
+            line.clear();
+            if (opt.files.size() > 1) line.append(stem).push_back(' ');
+            format_time(d.ts_ns, d.ts_digits, line);
+            if (!ifname.empty()) line.append(" ").append(ifname);
+            if (d.direction == probes::Direction::inbound) line += " In";
+            if (d.direction == probes::Direction::outbound) line += " Out";
+            format_layers(d, fmt, line);
+            line += '\n';
+            out << line;
+        }
+        if (opt.count >= 0 && printed >= opt.count) break;
+        if (r == probes::CaptureFile::Next::error) {
+            out.flush();
+            err << "podtrace: " << file->error().message << '\n';
+            if (rc == 0) rc = 1;
+        }
+    }
+    out.flush();
+    if (!opt.quiet) print_summary(decoder.stats(), err);
+    return rc;
+}
+
+}  // namespace podtrace::app

@@ -1,0 +1,104 @@
+#include "decode/fingerprint.hpp"
+
+namespace podtrace::decode {
+namespace {
+
+// Left out on purpose: TTL, checksums, DSCP/ECN, addresses, ports and the ICMP echo
+// identifier — hops and NAT rewrite them; trace/ compares them afterwards to explain how.
+struct Hasher {
+    std::uint64_t h = 0x6a09e667f3bcc909ull;
+    void add(std::uint64_t v) {
+        h ^= v;
+        h *= 0xbf58476d1ce4e5b9ull;
+        h ^= h >> 31;
+    }
+    std::uint64_t done() const {
+        std::uint64_t x = h;
+        x ^= x >> 33;
+        x *= 0xff51afd7ed558ccdull;
+        x ^= x >> 33;
+        x *= 0xc4ceb9fe1a85ec53ull;
+        x ^= x >> 33;
+        return x ? x : 1;  // 0 means "no fingerprint"
+    }
+};
+
+void add_ip(Hasher& h, const IpL& ip) {
+    h.add(std::uint64_t{ip.version} | std::uint64_t{ip.proto} << 8 |
+          std::uint64_t{ip.total_len} << 16 | std::uint64_t{ip.id} << 48);
+    h.add(std::uint64_t{ip.frag_offset} | std::uint64_t{ip.mf} << 16 |
+          std::uint64_t{ip.frag_id} << 32);
+}
+
+// The quoted packet identifies what an ICMP error is about; its addresses and ports may be
+// rewritten back by NAT like the outer ones, so only invariant fields are used.
+void add_quote(Hasher& h, const Decoded& d) {
+    if (d.quoted_ip == kNone) return;
+    add_ip(h, d.layers[d.quoted_ip].ip);
+    if (d.quoted_ip + 1 >= d.nlayers) return;
+    const Layer& q = d.layers[d.quoted_ip + 1];
+    if (q.proto == Proto::tcp && q.tcp.captured >= 8) h.add(q.tcp.seq);
+    if (q.proto == Proto::udp) h.add(q.udp.length);
+    if (q.proto == Proto::icmp || q.proto == Proto::icmpv6)
+        h.add(std::uint64_t{q.icmp.type} << 16 | q.icmp.seq);
+}
+
+}  // namespace
+
+void compute_fingerprint(Decoded& d, ByteView frame) {
+    Hasher h;
+    if (d.inner_ip == kNone) {
+        if (d.arp == kNone) return;
+        const ArpL& a = d.layers[d.arp].arp;
+        std::uint64_t spa = 0, tpa = 0, sha = 0;
+        for (auto b : a.spa) spa = spa << 8 | b;
+        for (auto b : a.tpa) tpa = tpa << 8 | b;
+        for (auto b : a.sha) sha = sha << 8 | b;
+        h.add(std::uint64_t{a.op} << 48 | spa << 16);
+        h.add(tpa << 32);
+        h.add(sha);
+        d.fingerprint = h.done();
+        return;
+    }
+    add_ip(h, d.layers[d.inner_ip].ip);
+    bool digest = true;
+    if (const Layer* l4 = d.inner_l4_layer()) {
+        switch (l4->proto) {
+            case Proto::tcp:
+                h.add(std::uint64_t{l4->tcp.seq} << 32 | l4->tcp.ack);
+                h.add(std::uint64_t{l4->tcp.flags} << 16 | l4->tcp.window);
+                break;
+            case Proto::udp: h.add(l4->udp.length); break;
+            case Proto::icmp:
+            case Proto::icmpv6:
+                h.add(std::uint64_t{l4->icmp.type} << 56 | std::uint64_t{l4->icmp.code} << 48 |
+                      std::uint64_t{l4->icmp.seq} << 32 | l4->icmp.mtu);
+                if (l4->icmp.is_error) {
+                    add_quote(h, d);
+                    digest = false;
+                }
+                break;
+            default: break;
+        }
+    } else {
+        digest = false;  // a later fragment or a protocol we leave as payload: headers only
+    }
+    if (!digest) {
+        d.fingerprint = h.done();
+        return;
+    }
+    std::size_t want = d.payload_len < kFingerprintPayloadBytes ? d.payload_len
+                                                                  : kFingerprintPayloadBytes;
+    std::size_t have = frame.size() > d.payload_offset ? frame.size() - d.payload_offset : 0;
+    if (have < want) d.fingerprint_partial = true;
+    std::uint8_t buf[kFingerprintPayloadBytes] = {};
+    frame.copy(d.payload_offset, buf, want < have ? want : have);
+    std::uint64_t w[2];
+    std::memcpy(w, buf, sizeof w);
+    h.add(w[0]);
+    h.add(w[1]);
+    h.add(want);
+    d.fingerprint = h.done();
+}
+
+}  // namespace podtrace::decode
