@@ -51,7 +51,14 @@ public:
 
 private:
     CaptureFile() = default;
+    Next next_pcap(Frame& out);
     bool read_pcapng_block(Frame& out, bool& got_frame);
+    bool read_idb(std::size_t off, std::size_t body, std::size_t body_len);
+    bool emit_packet(Frame& out, std::size_t off, const char* kind, std::uint32_t if_id,
+                     std::uint64_t ts, std::size_t data, std::uint32_t caplen,
+                     std::uint32_t origlen, std::uint32_t flags);
+    bool fail(const std::string& what);
+    void unmap() noexcept;
 
     std::string path_;
     const std::uint8_t* base_ = nullptr;
@@ -66,6 +73,7 @@ private:
     std::vector<std::uint64_t> if_ts_units_;  // pcapng: timestamp units per second
     FileError error_;
     std::uint64_t frames_ = 0;
+    bool failed_ = false;  // error() is sticky: next() keeps returning Next::error
 };
 
 }  // namespace podtrace::probes

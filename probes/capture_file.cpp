@@ -1,0 +1,420 @@
+#include "probes/capture_file.hpp"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <bit>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+#include <utility>
+
+namespace podtrace::probes {
+namespace {
+
+constexpr std::uint32_t pcap_magic_us = 0xa1b2c3d4;
+constexpr std::uint32_t pcap_magic_ns = 0xa1b23c4d;
+constexpr std::size_t pcap_file_header_len = 24;
+constexpr std::size_t pcap_record_header_len = 16;
+// libpcap's LT_LINKTYPE(): bits 26-31 carry the FCS length, not the link type.
+constexpr std::uint32_t pcap_linktype_mask = 0x03ffffff;
+constexpr std::uint32_t max_caplen = 256u << 20;
+
+constexpr std::uint32_t block_shb = 0x0a0d0d0a;  // a palindrome: readable before the byte order is
+constexpr std::uint32_t byte_order_magic = 0x1a2b3c4d;
+constexpr std::uint32_t block_idb = 1;
+constexpr std::uint32_t block_pb = 2;
+constexpr std::uint32_t block_spb = 3;
+constexpr std::uint32_t block_epb = 6;
+
+constexpr std::uint16_t opt_endofopt = 0;
+constexpr std::uint16_t opt_if_name = 2;
+constexpr std::uint16_t opt_if_description = 3;
+constexpr std::uint16_t opt_if_tsresol = 9;
+constexpr std::uint16_t opt_if_tsoffset = 14;
+constexpr std::uint16_t opt_epb_flags = 2;  // pack_flags in the obsolete PB has the same code
+
+__extension__ typedef __int128 int128;
+
+// Reads in the file's byte order. A read past the end yields 0; callers check has() first.
+struct Bytes {
+    const std::uint8_t* data;
+    std::size_t size;
+    bool swapped;
+
+    bool has(std::size_t off, std::size_t len) const { return off <= size && len <= size - off; }
+    template <class T>
+    T get(std::size_t off) const {
+        if (!has(off, sizeof(T))) return 0;
+        T v;
+        std::memcpy(&v, data + off, sizeof v);
+        return swapped ? std::byteswap(v) : v;
+    }
+    std::uint8_t u8(std::size_t off) const { return get<std::uint8_t>(off); }
+    std::uint16_t u16(std::size_t off) const { return get<std::uint16_t>(off); }
+    std::uint32_t u32(std::size_t off) const { return get<std::uint32_t>(off); }
+    std::uint64_t u64(std::size_t off) const { return get<std::uint64_t>(off); }
+    // pcapng strings need not be NUL-terminated, but some writers add one.
+    std::string str(std::size_t off, std::size_t len) const {
+        if (!has(off, len)) return {};
+        const auto* p = reinterpret_cast<const char*>(data + off);
+        return {p, std::find(p, p + len, '\0')};
+    }
+};
+
+struct Fd {
+    int fd;
+    explicit Fd(int f) : fd(f) {}
+    Fd(const Fd&) = delete;
+    Fd& operator=(const Fd&) = delete;
+    ~Fd() {
+        if (fd >= 0) ::close(fd);
+    }
+};
+
+std::size_t pad4(std::size_t n) {
+    return (n + 3) & ~std::size_t{3};
+}
+
+std::string hex32(std::uint32_t v) {
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "0x%08x", v);
+    return buf;
+}
+
+std::string where(std::size_t off) {
+    return " at offset " + std::to_string(off);
+}
+std::string where(std::size_t off, std::uint64_t frame) {
+    return where(off) + " (frame " + std::to_string(frame) + ")";
+}
+
+// Calls fn(code, value offset, value length) per option; false if one overruns the body.
+template <class Fn>
+bool for_each_option(const Bytes& b, std::size_t off, Fn&& fn) {
+    while (b.has(off, 4)) {
+        const std::uint16_t code = b.u16(off);
+        const std::uint16_t len = b.u16(off + 2);
+        if (code == opt_endofopt) return true;
+        if (!b.has(off + 4, len)) return false;
+        fn(code, off + 4, len);
+        off += 4 + pad4(len);
+    }
+    return true;
+}
+
+// Timestamp units per second for an if_tsresol value; 0 when it does not fit in 64 bits.
+std::uint64_t tsresol_units(std::uint8_t r) {
+    if (r & 0x80) return (r & 0x7f) < 64 ? std::uint64_t{1} << (r & 0x7f) : 0;
+    if (r > 19) return 0;
+    std::uint64_t units = 1;
+    for (int i = 0; i < r; ++i) units *= 10;
+    return units;
+}
+
+// Read as signed: a writer may store a time before 1970 in two's complement (PcapPlusPlus'
+// pcapng-example.pcapng has 0xffffffffe1dfd279 µs); read unsigned, it lies 585,000 years ahead,
+// where ts_ns cannot go anyway. Results out of range saturate.
+std::int64_t to_ns(std::uint64_t ts, std::uint64_t units, std::int64_t offset_s) {
+    constexpr int128 giga = 1'000'000'000;
+    const int128 ns =
+        int128{static_cast<std::int64_t>(ts)} * giga / int128{units} + int128{offset_s} * giga;
+    return static_cast<std::int64_t>(std::clamp<int128>(
+        ns, std::numeric_limits<std::int64_t>::min(), std::numeric_limits<std::int64_t>::max()));
+}
+
+}  // namespace
+
+std::expected<CaptureFile, FileError> CaptureFile::open(const std::string& path) {
+    auto err = [&](const std::string& what) {
+        return std::unexpected(FileError{path + ": " + what});
+    };
+    const Fd fd{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
+    if (fd.fd < 0) return err(std::string("cannot open: ") + std::strerror(errno));
+    struct stat st {};
+    if (::fstat(fd.fd, &st) != 0) return err(std::string("cannot stat: ") + std::strerror(errno));
+    if (!S_ISREG(st.st_mode)) return err("not a regular file");
+    const auto size = static_cast<std::size_t>(st.st_size);
+    if (size == 0) return err("empty file (0 bytes)");
+    void* map = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd.fd, 0);
+    if (map == MAP_FAILED) return err(std::string("cannot map: ") + std::strerror(errno));
+    ::madvise(map, size, MADV_SEQUENTIAL);
+
+    CaptureFile f;
+    f.path_ = path;
+    f.base_ = static_cast<const std::uint8_t*>(map);
+    f.size_ = size;
+    if (size < 4) return err("not a pcap or pcapng file (" + std::to_string(size) + " bytes)");
+
+    const Bytes raw{f.base_, size, false};
+    if (raw.u32(0) == block_shb) {
+        f.format_ = FileFormat::pcapng;
+        Frame unused;
+        bool got_frame = false;
+        if (!f.read_pcapng_block(unused, got_frame)) return std::unexpected(f.error_);
+        return f;
+    }
+    for (const bool swapped : {false, true}) {
+        const Bytes h{f.base_, size, swapped};
+        const std::uint32_t magic = h.u32(0);
+        if (magic != pcap_magic_us && magic != pcap_magic_ns) continue;
+        if (size < pcap_file_header_len)
+            return err("truncated pcap file header (" + std::to_string(size) + " of 24 bytes)");
+        f.swapped_ = swapped;
+        f.pcap_digits_ = magic == pcap_magic_ns ? 9 : 6;
+        InterfaceInfo& info = f.interfaces_.emplace_back();
+        info.linktype = h.u32(20) & pcap_linktype_mask;
+        info.snaplen = h.u32(16);
+        info.ts_digits = f.pcap_digits_;
+        f.pos_ = pcap_file_header_len;
+        return f;
+    }
+    return err("not a pcap or pcapng file (magic " + hex32(Bytes{f.base_, size, true}.u32(0)) +
+               ")");
+}
+
+CaptureFile::CaptureFile(CaptureFile&& other) noexcept {
+    *this = std::move(other);
+}
+
+CaptureFile& CaptureFile::operator=(CaptureFile&& other) noexcept {
+    if (this == &other) return *this;
+    unmap();
+    path_ = std::move(other.path_);
+    base_ = std::exchange(other.base_, nullptr);
+    size_ = std::exchange(other.size_, 0);
+    pos_ = std::exchange(other.pos_, 0);
+    format_ = other.format_;
+    swapped_ = other.swapped_;
+    pcap_digits_ = other.pcap_digits_;
+    interfaces_ = std::move(other.interfaces_);
+    section_first_if_ = other.section_first_if_;
+    if_ts_offset_ = std::move(other.if_ts_offset_);
+    if_ts_units_ = std::move(other.if_ts_units_);
+    error_ = std::move(other.error_);
+    frames_ = other.frames_;
+    failed_ = other.failed_;
+    return *this;
+}
+
+CaptureFile::~CaptureFile() {
+    unmap();
+}
+
+void CaptureFile::unmap() noexcept {
+    if (base_ != nullptr) ::munmap(const_cast<std::uint8_t*>(base_), size_);
+    base_ = nullptr;
+    size_ = 0;
+}
+
+bool CaptureFile::fail(const std::string& what) {
+    error_.message = path_ + ": " + what;
+    failed_ = true;
+    return false;
+}
+
+CaptureFile::Next CaptureFile::next(Frame& out) {
+    if (failed_) return Next::error;
+    if (format_ == FileFormat::pcap) return next_pcap(out);
+    while (pos_ < size_) {
+        bool got_frame = false;
+        if (!read_pcapng_block(out, got_frame)) return Next::error;
+        if (got_frame) return Next::frame;
+    }
+    return Next::end;
+}
+
+CaptureFile::Next CaptureFile::next_pcap(Frame& out) {
+    if (pos_ >= size_) return Next::end;
+    const Bytes f{base_, size_, swapped_};
+    const std::size_t off = pos_;
+    const std::size_t remain = size_ - off;
+    if (remain < pcap_record_header_len) {
+        fail("truncated record header" + where(off, frames_ + 1) + ": " + std::to_string(remain) +
+             " of 16 bytes");
+        return Next::error;
+    }
+    const std::uint32_t caplen = f.u32(off + 8);
+    if (caplen > max_caplen) {
+        fail("record" + where(off, frames_ + 1) + ": captured length " + std::to_string(caplen) +
+             " exceeds 256 MiB");
+        return Next::error;
+    }
+    if (caplen > remain - pcap_record_header_len) {
+        fail("truncated record" + where(off, frames_ + 1) + ": header says " +
+             std::to_string(caplen) + " bytes, " + std::to_string(remain - pcap_record_header_len) +
+             " remain");
+        return Next::error;
+    }
+    const std::int64_t frac_scale = pcap_digits_ == 9 ? 1 : 1000;
+    out.ts_ns =
+        std::int64_t{f.u32(off)} * 1'000'000'000 + std::int64_t{f.u32(off + 4)} * frac_scale;
+    out.linktype = interfaces_[0].linktype;
+    out.wirelen = f.u32(off + 12);
+    out.interface = 0;
+    out.ts_digits = pcap_digits_;
+    out.direction = Direction::unknown;
+    out.bytes = {base_ + off + pcap_record_header_len, caplen};
+    pos_ = off + pcap_record_header_len + caplen;
+    ++frames_;
+    return Next::frame;
+}
+
+bool CaptureFile::read_pcapng_block(Frame& out, bool& got_frame) {
+    const std::size_t off = pos_;
+    const std::size_t remain = size_ - off;
+    if (remain < 8) {
+        return fail("truncated block header" + where(off, frames_ + 1) + ": " +
+                    std::to_string(remain) + " bytes remain");
+    }
+    Bytes f{base_, size_, swapped_};
+    const std::uint32_t type = f.u32(off);
+    if (type == block_shb) {
+        if (remain < 12) return fail("truncated section header" + where(off));
+        const std::uint32_t bom = Bytes{base_, size_, false}.u32(off + 8);
+        if (bom != byte_order_magic && bom != std::byteswap(byte_order_magic)) {
+            return fail("bad byte-order magic " + hex32(Bytes{base_, size_, true}.u32(off + 8)) +
+                        " in section header" + where(off));
+        }
+        swapped_ = f.swapped = bom != byte_order_magic;
+    }
+    const std::uint32_t len = f.u32(off + 4);
+    if (len < 12 || len % 4 != 0) {
+        return fail("bad block length " + std::to_string(len) + where(off) + " (block type " +
+                    hex32(type) + "): " + (len < 12 ? "below 12" : "not a multiple of 4"));
+    }
+    if (len > remain) {
+        return fail("truncated block" + where(off, frames_ + 1) + ": header says " +
+                    std::to_string(len) + " bytes, " + std::to_string(remain) + " remain");
+    }
+    if (const std::uint32_t trailer = f.u32(off + len - 4); trailer != len) {
+        return fail("bad block length " + std::to_string(len) + where(off) + " (block type " +
+                    hex32(type) + "): trailing length is " + std::to_string(trailer));
+    }
+    pos_ = off + len;
+
+    const std::size_t body = off + 8;
+    const std::size_t body_len = len - 12;
+    const Bytes b{base_ + body, body_len, swapped_};
+    switch (type) {
+        case block_shb: {
+            if (body_len < 16) return fail("section header" + where(off) + " too short");
+            if (const std::uint16_t major = b.u16(4); major != 1) {
+                return fail("unsupported pcapng version " + std::to_string(major) + "." +
+                            std::to_string(b.u16(6)) + where(off));
+            }
+            section_first_if_ = interfaces_.size();
+            return true;
+        }
+        case block_idb:
+            return read_idb(off, body, body_len);
+        case block_epb:
+        case block_pb: {
+            const bool obsolete = type == block_pb;
+            const char* kind = obsolete ? "PB" : "EPB";
+            if (body_len < 20) {
+                return fail(std::string(kind) + where(off, frames_ + 1) + " too short (" +
+                            std::to_string(len) + " bytes)");
+            }
+            const std::uint32_t if_id = obsolete ? b.u16(0) : b.u32(0);
+            const std::uint64_t ts = std::uint64_t{b.u32(4)} << 32 | b.u32(8);
+            const std::uint32_t caplen = b.u32(12);
+            if (caplen > body_len - 20) {
+                return fail(std::string(kind) + where(off, frames_ + 1) + ": captured length " +
+                            std::to_string(caplen) + " exceeds the block's " +
+                            std::to_string(body_len - 20) + " data bytes");
+            }
+            std::uint32_t flags = 0;
+            const bool options_ok = for_each_option(
+                b, 20 + pad4(caplen), [&](std::uint16_t code, std::size_t v, std::uint16_t n) {
+                    if (code == opt_epb_flags && n >= 4) flags = b.u32(v);
+                });
+            if (!options_ok) {
+                return fail(std::string(kind) + where(off, frames_ + 1) +
+                            ": an option overruns the block");
+            }
+            got_frame = emit_packet(out, off, kind, if_id, ts, body + 20, caplen, b.u32(16), flags);
+            return got_frame;
+        }
+        case block_spb: {
+            if (body_len < 4) return fail("SPB" + where(off, frames_ + 1) + " too short");
+            if (interfaces_.size() <= section_first_if_) {
+                return fail("SPB" + where(off, frames_ + 1) +
+                            ": its section declares no interface");
+            }
+            const std::uint32_t origlen = b.u32(0);
+            const std::uint32_t snaplen = interfaces_[section_first_if_].snaplen;
+            auto caplen = static_cast<std::uint32_t>(std::min<std::size_t>(origlen, body_len - 4));
+            if (snaplen != 0) caplen = std::min(caplen, snaplen);  // 0 means no limit
+            got_frame = emit_packet(out, off, "SPB", 0, 0, body + 4, caplen, origlen, 0);
+            out.ts_ns = 0;  // an SPB has no timestamp, whatever if_tsoffset says
+            return got_frame;
+        }
+        default:
+            return true;  // NRB, ISB, DSB, custom...: nothing a frame needs
+    }
+}
+
+bool CaptureFile::read_idb(std::size_t off, std::size_t body, std::size_t body_len) {
+    const Bytes b{base_ + body, body_len, swapped_};
+    if (body_len < 8) return fail("IDB" + where(off) + " too short");
+    InterfaceInfo info;
+    info.linktype = b.u16(0);
+    info.snaplen = b.u32(4);
+    std::uint8_t tsresol = 6;
+    std::int64_t ts_offset = 0;
+    const bool options_ok =
+        for_each_option(b, 8, [&](std::uint16_t code, std::size_t v, std::uint16_t n) {
+            if (code == opt_if_name) info.name = b.str(v, n);
+            if (code == opt_if_description) info.description = b.str(v, n);
+            if (code == opt_if_tsresol && n >= 1) tsresol = b.u8(v);
+            if (code == opt_if_tsoffset && n >= 8) ts_offset = static_cast<std::int64_t>(b.u64(v));
+        });
+    if (!options_ok) return fail("IDB" + where(off) + ": an option overruns the block");
+    const std::uint64_t units = tsresol_units(tsresol);
+    if (units == 0) {
+        return fail("IDB" + where(off) + ": unsupported if_tsresol " + std::to_string(tsresol));
+    }
+    info.ts_digits = units > 1'000'000 ? 9 : 6;
+    interfaces_.push_back(std::move(info));
+    if_ts_units_.push_back(units);
+    if_ts_offset_.push_back(ts_offset);
+    return true;
+}
+
+bool CaptureFile::emit_packet(Frame& out, std::size_t off, const char* kind, std::uint32_t if_id,
+                              std::uint64_t ts, std::size_t data, std::uint32_t caplen,
+                              std::uint32_t origlen, std::uint32_t flags) {
+    const std::size_t declared = interfaces_.size() - section_first_if_;
+    if (if_id >= declared) {
+        return fail(std::string(kind) + where(off, frames_ + 1) + " references interface " +
+                    std::to_string(if_id) + ", but its section declares " +
+                    std::to_string(declared) + (declared == 1 ? " interface" : " interfaces"));
+    }
+    const std::size_t global = section_first_if_ + if_id;
+    const InterfaceInfo& info = interfaces_[global];
+    out.ts_ns = to_ns(ts, if_ts_units_[global], if_ts_offset_[global]);
+    out.linktype = info.linktype;
+    out.wirelen = origlen;
+    out.interface = static_cast<std::uint32_t>(global);
+    out.ts_digits = info.ts_digits;
+    switch (flags & 3) {
+        case 1:
+            out.direction = Direction::inbound;
+            break;
+        case 2:
+            out.direction = Direction::outbound;
+            break;
+        default:
+            out.direction = Direction::unknown;
+    }
+    out.bytes = {base_ + data, caplen};
+    ++frames_;
+    return true;
+}
+
+}  // namespace podtrace::probes
