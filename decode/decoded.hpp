@@ -77,7 +77,7 @@ const char* proto_name(Proto p);
 
 struct EthernetL {
     Mac dst, src;
-    std::uint16_t ethertype;
+    std::uint16_t ethertype;  // for 802.3 frames, from the LLC/SNAP header, else the length
 };
 struct VlanL {
     std::uint16_t tpid, tci, ethertype;
@@ -190,7 +190,7 @@ struct Decoded {
     std::int8_t inner_l4 = kNone;  // its TCP/UDP/ICMP layer, if decoded
     std::int8_t quoted_ip = kNone; // IP header quoted by an ICMP error
     std::int8_t arp = kNone;
-    std::uint16_t payload_offset = 0;  // innermost L4 payload, within the frame
+    std::uint16_t payload_offset = 0;  // innermost L4 payload; past caplen only if truncated
     std::uint16_t payload_len = 0;     // on the wire (may exceed what was captured)
 
     std::uint64_t fingerprint = 0;  // 0: none (no IP/ARP packet reached)

@@ -107,8 +107,15 @@ Next Walker::ethernet() {
     v.copy(6, l->eth.src.data(), 6);
     l->eth.ethertype = v.be16(12);
     off_ += 14;
-    // Below 0x600 the field is an 802.3 length: LLC/SNAP payload, not IP.
-    return l->eth.ethertype < 0x600 ? Next::unsupported : by_ethertype(l->eth.ethertype);
+    if (l->eth.ethertype >= 0x600) return by_ethertype(l->eth.ethertype);
+    // Below 0x600 the field is an 802.3 length. LLC/SNAP with a zero OUI carries an
+    // EtherType (RFC 1042); any other LLC payload is not IP.
+    if (v.has(14, 8) && v.be24(14) == 0xaaaa03 && v.be24(17) == 0) {
+        l->eth.ethertype = v.be16(20);
+        off_ += 8;
+        return by_ethertype(l->eth.ethertype);
+    }
+    return Next::unsupported;
 }
 
 Next Walker::vlan() {

@@ -73,6 +73,7 @@ Next Walker::ipv4() {
     limit(total);
     off_ += hlen;
     if (ip.frag_offset != 0) return Next::none;  // not the first fragment: no L4 header here
+    fragment_ = ip.mf;
     return by_ip_proto(ip.proto, 4);
 }
 
@@ -153,6 +154,7 @@ Next Walker::ipv6() {
     if (!v.has(0, pos) && !quoted_) return fail(Reason::ipv6_ext_truncated);
     off_ += pos;
     if (ip.frag_offset != 0) return Next::none;
+    fragment_ = ip.mf;
     return by_ip_proto(nh, 6);
 }
 

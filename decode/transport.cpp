@@ -47,7 +47,8 @@ Next Walker::udp() {
     u.length = v.be16(4);
     if (quoted_) return Next::none;
     // Length 0: a GSO/BIG TCP super-packet or an IPv6 jumbogram; the IP length bounds it.
-    if (u.length != 0) {
+    // A first fragment carries only part of the datagram its UDP length counts.
+    if (u.length != 0 && !fragment_) {
         if (u.length < 8 || u.length > wire_left()) return fail(Reason::udp_bad_length);
         limit(u.length);
     }

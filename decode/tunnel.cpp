@@ -62,14 +62,16 @@ Next Walker::wireguard() {
     w = {};
     w.type = v.u8(0);
     w.length = static_cast<std::uint32_t>(wire_left());
-    // Message sizes are fixed by the protocol; transport data is 16 + padded plaintext + tag.
+    // Handshake sizes are fixed by the protocol. Transport data is 16 bytes of header, the
+    // plaintext padded to 16 (but never past the MTU, so full-size packets are not multiples
+    // of 16) and a 16-byte tag.
     std::size_t need;
     bool size_ok;
     switch (w.type) {
         case 1: need = 8, size_ok = w.length == 148; break;
         case 2: need = 12, size_ok = w.length == 92; break;
         case 3: need = 8, size_ok = w.length == 64; break;
-        case 4: need = 16, size_ok = w.length >= 32 && w.length % 16 == 0; break;
+        case 4: need = 16, size_ok = w.length >= 32; break;
         default: need = 4, size_ok = false; break;
     }
     if (v.u8(1) | v.u8(2) | v.u8(3) || !size_ok) return fail(Reason::wireguard_bad_message);

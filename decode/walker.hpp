@@ -54,6 +54,7 @@ private:
     Decoded& d_;
     bool quoted_ = false;
     bool seen_ip_ = false;
+    bool fragment_ = false;  // the enclosing IP packet is a (first) fragment
 };
 
 }  // namespace podtrace::decode

@@ -189,3 +189,34 @@ TEST_CASE("every cut of a frame is truncated or ok, never out of bounds") {
         CHECK(d.status == (n >= headers_end ? Status::ok : Status::truncated));
     }
 }
+
+TEST_CASE("802.3 with LLC/SNAP carries an EtherType; other LLC is unsupported") {
+    auto arp = Tins::ARP::make_arp_request("10.0.0.2", "10.0.0.1", "66:77:88:99:aa:bb");
+    auto arp_bytes = bytes_of(arp);
+    Bytes b(arp_bytes.begin(), arp_bytes.begin() + 12);  // MACs
+    Bytes body{0xaa, 0xaa, 0x03, 0, 0, 0, 0x08, 0x06};
+    body.insert(body.end(), arp_bytes.begin() + 14, arp_bytes.end());
+    b.push_back(0);
+    b.push_back(static_cast<std::uint8_t>(body.size()));
+    b.insert(b.end(), body.begin(), body.end());
+    auto d = decode_bytes(b);
+    REQUIRE(d.status == Status::ok);
+    CHECK(layer(d, 0).eth.ethertype == 0x0806);
+    CHECK(layer(d, 1).proto == Proto::arp);
+    CHECK(layer(d, 1).offset == 22);
+
+    b[14] = 0x42;  // STP's LLC SAP
+    CHECK(decode_bytes(b).reason == Reason::unsupported_ethertype);
+}
+
+TEST_CASE("a first UDP fragment's length counts the whole datagram") {
+    Tins::IP first("10.0.0.2", "10.0.0.1");
+    first.flags(Tins::IP::MORE_FRAGMENTS);
+    auto p = first / Tins::UDP(53, 1000) / Tins::RawPDU(std::string(64, 'a'));
+    auto b = bytes_of(p);
+    b[20 + 5] = 200;  // the datagram is 200 bytes; this fragment carries 72
+    auto d = decode_bytes(b, lt::raw);
+    CHECK(d.status == Status::ok);
+    CHECK(layer(d, 1).udp.length == 200);
+    CHECK(d.payload_len == 64);
+}

@@ -175,6 +175,14 @@ TEST_CASE("WireGuard: the four message types and their clear fields") {
     CHECK(w.payload_len == 96 + 16);  // 84 padded to 96, plus the tag
     CHECK(d4.inner_ip == 0);          // the plaintext stays opaque
 
+    // Linux pads to 16 but not past the MTU: a 1420-byte plaintext makes a 1452-byte message.
+    auto full_mtu = wg(wg_data(3, 4, 1420 - 16 - 16 - 16 + 4));
+    CHECK(full_mtu.status == Status::ok);
+    Bytes mtu_msg = wg_data(3, 4, 1408);
+    mtu_msg.resize(1452);
+    CHECK(layer(wg(mtu_msg), 2).wg.payload_len == 1436);
+    CHECK(wg(Bytes(mtu_msg.begin(), mtu_msg.begin() + 31)).reason == Reason::wireguard_bad_message);
+
     auto bad_size = wg(Bytes(init.begin(), init.begin() + 100));
     CHECK(bad_size.reason == Reason::wireguard_bad_message);
     auto reserved = init;
