@@ -151,15 +151,17 @@ int main(int argc, char** argv) {
                pod_ip(kPod3, kPod2, 63, 0x1f00) / segment(41000, 80, 1000, 0, TCP::SYN);
     IP vx_outer(kW2, kW1);
     vx_outer.id(0x2000);
+    vx_outer.ttl(64);
     auto vx = EthernetII(kW2Mac, kW1Mac) / vx_outer / UDP(4789, 53412) / vxlan(4096, syn);
     put(ens5, vx, clock.next(2000));
 
     // WireGuard between the nodes: handshake, then transport data (the pod packet is sealed).
     auto wg = [&](std::uint8_t type, std::uint32_t a, std::uint32_t b, std::uint64_t ctr,
                   std::size_t size, bool out) {
-        auto pkt = EthernetII(out ? kW2Mac : kW1Mac, out ? kW1Mac : kW2Mac) /
-                   IP(out ? kW2 : kW1, out ? kW1 : kW2) / UDP(51820, 51820) /
-                   wireguard(type, a, b, ctr, size);
+        IP ip(out ? kW2 : kW1, out ? kW1 : kW2);
+        ip.ttl(64);
+        auto pkt = EthernetII(out ? kW2Mac : kW1Mac, out ? kW1Mac : kW2Mac) / ip /
+                   UDP(51820, 51820) / wireguard(type, a, b, ctr, size);
         put(ens5, pkt, clock.next(300));
     };
     wg(1, 0x6a1b2c3d, 0, 0, 148, true);
