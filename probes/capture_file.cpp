@@ -1,7 +1,6 @@
 #include "probes/capture_file.hpp"
 
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -23,6 +22,7 @@ constexpr std::size_t pcap_record_header_len = 16;
 // libpcap's LT_LINKTYPE(): bits 26-31 carry the FCS length, not the link type.
 constexpr std::uint32_t pcap_linktype_mask = 0x03ffffff;
 constexpr std::uint32_t max_caplen = 256u << 20;
+constexpr std::size_t read_chunk = 64u << 10;
 
 constexpr std::uint32_t block_shb = 0x0a0d0d0a;  // a palindrome: readable before the byte order is
 constexpr std::uint32_t byte_order_magic = 0x1a2b3c4d;
@@ -63,16 +63,6 @@ struct Bytes {
         if (!has(off, len)) return {};
         const auto* p = reinterpret_cast<const char*>(data + off);
         return {p, std::find(p, p + len, '\0')};
-    }
-};
-
-struct Fd {
-    int fd;
-    explicit Fd(int f) : fd(f) {}
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    ~Fd() {
-        if (fd >= 0) ::close(fd);
     }
 };
 
@@ -133,24 +123,21 @@ std::expected<CaptureFile, FileError> CaptureFile::open(const std::string& path)
     auto err = [&](const std::string& what) {
         return std::unexpected(FileError{path + ": " + what});
     };
-    const Fd fd{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
-    if (fd.fd < 0) return err(std::string("cannot open: ") + std::strerror(errno));
-    struct stat st {};
-    if (::fstat(fd.fd, &st) != 0) return err(std::string("cannot stat: ") + std::strerror(errno));
-    if (!S_ISREG(st.st_mode)) return err("not a regular file");
-    const auto size = static_cast<std::size_t>(st.st_size);
-    if (size == 0) return err("empty file (0 bytes)");
-    void* map = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd.fd, 0);
-    if (map == MAP_FAILED) return err(std::string("cannot map: ") + std::strerror(errno));
-    ::madvise(map, size, MADV_SEQUENTIAL);
-
     CaptureFile f;
     f.path_ = path;
-    f.base_ = static_cast<const std::uint8_t*>(map);
-    f.size_ = size;
+    f.fd_ = path == "-" ? ::fcntl(0, F_DUPFD_CLOEXEC, 0) : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (f.fd_ < 0) return err(std::string("cannot open: ") + std::strerror(errno));
+    struct stat st {};
+    if (::fstat(f.fd_, &st) != 0) return err(std::string("cannot stat: ") + std::strerror(errno));
+    if (S_ISDIR(st.st_mode)) return err("is a directory");
+    f.buf_.resize(read_chunk);
+
+    const std::size_t size = f.fill(pcap_file_header_len);
+    if (f.failed_) return std::unexpected(f.error_);
+    if (size == 0) return err("empty file (0 bytes)");
     if (size < 4) return err("not a pcap or pcapng file (" + std::to_string(size) + " bytes)");
 
-    const Bytes raw{f.base_, size, false};
+    const Bytes raw{f.at(0), size, false};
     if (raw.u32(0) == block_shb) {
         f.format_ = FileFormat::pcapng;
         Frame unused;
@@ -159,7 +146,7 @@ std::expected<CaptureFile, FileError> CaptureFile::open(const std::string& path)
         return f;
     }
     for (const bool swapped : {false, true}) {
-        const Bytes h{f.base_, size, swapped};
+        const Bytes h{f.at(0), size, swapped};
         const std::uint32_t magic = h.u32(0);
         if (magic != pcap_magic_us && magic != pcap_magic_ns) continue;
         if (size < pcap_file_header_len)
@@ -173,7 +160,7 @@ std::expected<CaptureFile, FileError> CaptureFile::open(const std::string& path)
         f.pos_ = pcap_file_header_len;
         return f;
     }
-    return err("not a pcap or pcapng file (magic " + hex32(Bytes{f.base_, size, true}.u32(0)) +
+    return err("not a pcap or pcapng file (magic " + hex32(Bytes{f.at(0), size, true}.u32(0)) +
                ")");
 }
 
@@ -183,10 +170,13 @@ CaptureFile::CaptureFile(CaptureFile&& other) noexcept {
 
 CaptureFile& CaptureFile::operator=(CaptureFile&& other) noexcept {
     if (this == &other) return *this;
-    unmap();
+    if (fd_ >= 0) ::close(fd_);
     path_ = std::move(other.path_);
-    base_ = std::exchange(other.base_, nullptr);
-    size_ = std::exchange(other.size_, 0);
+    fd_ = std::exchange(other.fd_, -1);
+    buf_ = std::move(other.buf_);
+    buf_start_ = std::exchange(other.buf_start_, 0);
+    buf_len_ = std::exchange(other.buf_len_, 0);
+    eof_ = other.eof_;
     pos_ = std::exchange(other.pos_, 0);
     format_ = other.format_;
     swapped_ = other.swapped_;
@@ -202,63 +192,82 @@ CaptureFile& CaptureFile::operator=(CaptureFile&& other) noexcept {
 }
 
 CaptureFile::~CaptureFile() {
-    unmap();
-}
-
-void CaptureFile::unmap() noexcept {
-    if (base_ != nullptr) ::munmap(const_cast<std::uint8_t*>(base_), size_);
-    base_ = nullptr;
-    size_ = 0;
+    if (fd_ >= 0) ::close(fd_);
 }
 
 bool CaptureFile::fail(const std::string& what) {
+    if (failed_) return false;  // the first fault is the one to report
     error_.message = path_ + ": " + what;
     failed_ = true;
     return false;
 }
 
+std::size_t CaptureFile::fill(std::size_t need) {
+    std::size_t have = buf_start_ + buf_len_ - pos_;
+    if (have >= need || eof_) return have;
+    if (pos_ != buf_start_) {
+        std::memmove(buf_.data(), at(pos_), have);
+        buf_start_ = pos_;
+        buf_len_ = have;
+    }
+    if (buf_.size() < need) buf_.resize(std::max(need, 2 * buf_.size()));
+    while (buf_len_ < need) {
+        const ssize_t n = ::read(fd_, buf_.data() + buf_len_, buf_.size() - buf_len_);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            eof_ = true;
+            if (n < 0) fail("read error" + where(buf_start_ + buf_len_) + ": " + std::strerror(errno));
+            break;
+        }
+        buf_len_ += static_cast<std::size_t>(n);
+    }
+    return buf_len_;
+}
+
 CaptureFile::Next CaptureFile::next(Frame& out) {
     if (failed_) return Next::error;
     if (format_ == FileFormat::pcap) return next_pcap(out);
-    while (pos_ < size_) {
+    while (fill(1) > 0) {
         bool got_frame = false;
         if (!read_pcapng_block(out, got_frame)) return Next::error;
         if (got_frame) return Next::frame;
     }
-    return Next::end;
+    return failed_ ? Next::error : Next::end;
 }
 
 CaptureFile::Next CaptureFile::next_pcap(Frame& out) {
-    if (pos_ >= size_) return Next::end;
-    const Bytes f{base_, size_, swapped_};
     const std::size_t off = pos_;
-    const std::size_t remain = size_ - off;
+    std::size_t remain = fill(pcap_record_header_len);
+    if (failed_) return Next::error;
+    if (remain == 0) return Next::end;
     if (remain < pcap_record_header_len) {
         fail("truncated record header" + where(off, frames_ + 1) + ": " + std::to_string(remain) +
              " of 16 bytes");
         return Next::error;
     }
-    const std::uint32_t caplen = f.u32(off + 8);
+    const std::uint32_t caplen = Bytes{at(off), remain, swapped_}.u32(8);
     if (caplen > max_caplen) {
         fail("record" + where(off, frames_ + 1) + ": captured length " + std::to_string(caplen) +
              " exceeds 256 MiB");
         return Next::error;
     }
+    remain = fill(pcap_record_header_len + caplen);
+    if (failed_) return Next::error;
     if (caplen > remain - pcap_record_header_len) {
         fail("truncated record" + where(off, frames_ + 1) + ": header says " +
              std::to_string(caplen) + " bytes, " + std::to_string(remain - pcap_record_header_len) +
              " remain");
         return Next::error;
     }
+    const Bytes f{at(off), pcap_record_header_len, swapped_};
     const std::int64_t frac_scale = pcap_digits_ == 9 ? 1 : 1000;
-    out.ts_ns =
-        std::int64_t{f.u32(off)} * 1'000'000'000 + std::int64_t{f.u32(off + 4)} * frac_scale;
+    out.ts_ns = std::int64_t{f.u32(0)} * 1'000'000'000 + std::int64_t{f.u32(4)} * frac_scale;
     out.linktype = interfaces_[0].linktype;
-    out.wirelen = f.u32(off + 12);
+    out.wirelen = f.u32(12);
     out.interface = 0;
     out.ts_digits = pcap_digits_;
     out.direction = Direction::unknown;
-    out.bytes = {base_ + off + pcap_record_header_len, caplen};
+    out.bytes = {at(off) + pcap_record_header_len, caplen};
     pos_ = off + pcap_record_header_len + caplen;
     ++frames_;
     return Next::frame;
@@ -266,32 +275,40 @@ CaptureFile::Next CaptureFile::next_pcap(Frame& out) {
 
 bool CaptureFile::read_pcapng_block(Frame& out, bool& got_frame) {
     const std::size_t off = pos_;
-    const std::size_t remain = size_ - off;
+    std::size_t remain = fill(12);
+    if (failed_) return false;
     if (remain < 8) {
         return fail("truncated block header" + where(off, frames_ + 1) + ": " +
                     std::to_string(remain) + " bytes remain");
     }
-    Bytes f{base_, size_, swapped_};
-    const std::uint32_t type = f.u32(off);
-    if (type == block_shb) {
+    const std::uint32_t first = Bytes{at(off), remain, swapped_}.u32(0);
+    if (first == block_shb) {
         if (remain < 12) return fail("truncated section header" + where(off));
-        const std::uint32_t bom = Bytes{base_, size_, false}.u32(off + 8);
+        const std::uint32_t bom = Bytes{at(off), remain, false}.u32(8);
         if (bom != byte_order_magic && bom != std::byteswap(byte_order_magic)) {
-            return fail("bad byte-order magic " + hex32(Bytes{base_, size_, true}.u32(off + 8)) +
+            return fail("bad byte-order magic " + hex32(Bytes{at(off), remain, true}.u32(8)) +
                         " in section header" + where(off));
         }
-        swapped_ = f.swapped = bom != byte_order_magic;
+        swapped_ = bom != byte_order_magic;
     }
-    const std::uint32_t len = f.u32(off + 4);
+    const std::uint32_t type = Bytes{at(off), remain, swapped_}.u32(0);
+    const std::uint32_t len = Bytes{at(off), remain, swapped_}.u32(4);
     if (len < 12 || len % 4 != 0) {
         return fail("bad block length " + std::to_string(len) + where(off) + " (block type " +
                     hex32(type) + "): " + (len < 12 ? "below 12" : "not a multiple of 4"));
     }
+    if (len > max_caplen + 64) {
+        return fail("block" + where(off, frames_ + 1) + ": length " + std::to_string(len) +
+                    " exceeds 256 MiB");
+    }
+    remain = fill(len);
+    if (failed_) return false;
     if (len > remain) {
         return fail("truncated block" + where(off, frames_ + 1) + ": header says " +
                     std::to_string(len) + " bytes, " + std::to_string(remain) + " remain");
     }
-    if (const std::uint32_t trailer = f.u32(off + len - 4); trailer != len) {
+    const Bytes f{at(off), len, swapped_};
+    if (const std::uint32_t trailer = f.u32(len - 4); trailer != len) {
         return fail("bad block length " + std::to_string(len) + where(off) + " (block type " +
                     hex32(type) + "): trailing length is " + std::to_string(trailer));
     }
@@ -299,7 +316,7 @@ bool CaptureFile::read_pcapng_block(Frame& out, bool& got_frame) {
 
     const std::size_t body = off + 8;
     const std::size_t body_len = len - 12;
-    const Bytes b{base_ + body, body_len, swapped_};
+    const Bytes b{at(body), body_len, swapped_};
     switch (type) {
         case block_shb: {
             if (body_len < 16) return fail("section header" + where(off) + " too short");
@@ -360,7 +377,7 @@ bool CaptureFile::read_pcapng_block(Frame& out, bool& got_frame) {
 }
 
 bool CaptureFile::read_idb(std::size_t off, std::size_t body, std::size_t body_len) {
-    const Bytes b{base_ + body, body_len, swapped_};
+    const Bytes b{at(body), body_len, swapped_};
     if (body_len < 8) return fail("IDB" + where(off) + " too short");
     InterfaceInfo info;
     info.linktype = b.u16(0);
@@ -412,7 +429,7 @@ bool CaptureFile::emit_packet(Frame& out, std::size_t off, const char* kind, std
         default:
             out.direction = Direction::unknown;
     }
-    out.bytes = {base_ + data, caplen};
+    out.bytes = {at(data), caplen};
     ++frames_;
     return true;
 }

@@ -1,6 +1,7 @@
 #include "probes/capture_file.hpp"
 
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -367,7 +368,7 @@ TEST_CASE("open: files that are not captures", "[capture_file]") {
     }
     SECTION("a directory") {
         path = dir.path().string();
-        expected = ": not a regular file";
+        expected = ": is a directory";
     }
     SECTION("shorter than any magic") {
         path = dir.write("short.pcap", Bytes{0xd4, 0xc3, 0xb2});
@@ -995,4 +996,29 @@ TEST_CASE("public pcapng captures match tshark frame by frame", "[capture_file][
         ++checked;
     }
     CHECK(checked > 0);
+}
+
+TEST_CASE("reading from a pipe: frames arrive as the writer sends them") {
+    // The same bytes through a pipe as a file: what `kubectl exec … -w - | podtrace` gives.
+    const std::string pcap = std::string(PODTRACE_SOURCE_DIR) + "/examples/k8s-w1_ens5.pcap";
+    auto from_file = podtrace::probes::CaptureFile::open(pcap);
+    REQUIRE(from_file);
+    std::vector<std::int64_t> expected;
+    podtrace::probes::Frame f;
+    while (from_file->next(f) == podtrace::probes::CaptureFile::Next::frame)
+        expected.push_back(f.ts_ns);
+    REQUIRE(expected.size() == 11);
+
+    FILE* pipe = ::popen(("exec <" + pcap + " cat").c_str(), "r");
+    REQUIRE(pipe != nullptr);
+    const int saved = ::dup(0);
+    ::dup2(::fileno(pipe), 0);
+    auto from_pipe = podtrace::probes::CaptureFile::open("-");
+    ::dup2(saved, 0);
+    ::close(saved);
+    REQUIRE(from_pipe);
+    std::vector<std::int64_t> got;
+    while (from_pipe->next(f) == podtrace::probes::CaptureFile::Next::frame) got.push_back(f.ts_ns);
+    ::pclose(pipe);
+    CHECK(got == expected);
 }
