@@ -27,16 +27,21 @@ int run(int argc, char** argv) {
     std::vector<int> vxlan_ports, geneve_ports, wg_ports;
     auto* decode_cmd = cli.add_subcommand(
         "decode", "Decode capture files, one line per frame, tunnels made explicit");
-    decode_cmd->add_option("files", dec.files, "pcap or pcapng files")->required()->check(CLI::ExistingFile);
+    decode_cmd->add_option("files", dec.files, "pcap or pcapng files")
+        ->required()
+        ->check(CLI::ExistingFile);
     decode_cmd->add_flag("-j,--json", dec.json, "JSON lines: one object per frame");
     decode_cmd->add_flag("-v,--verbose", dec.verbose, "TTL, IP ID, DF, lengths, fingerprint");
     decode_cmd->add_flag("-e,--link", dec.link, "MAC addresses and cooked-header fields");
     decode_cmd->add_flag("-q,--quiet", dec.quiet, "no summary of frame outcomes on stderr");
     decode_cmd->add_option("-c,--count", dec.count, "stop after this many frames")
         ->check(CLI::PositiveNumber);
-    decode_cmd->add_option("--vxlan-port", vxlan_ports, "also decode VXLAN on this UDP port (4789, 8472 always)");
-    decode_cmd->add_option("--geneve-port", geneve_ports, "also decode Geneve on this UDP port (6081 always)");
-    decode_cmd->add_option("--wireguard-port", wg_ports, "also decode WireGuard on this UDP port (51820 always)");
+    decode_cmd->add_option("--vxlan-port", vxlan_ports,
+                           "also decode VXLAN on this UDP port (4789, 8472 always)");
+    decode_cmd->add_option("--geneve-port", geneve_ports,
+                           "also decode Geneve on this UDP port (6081 always)");
+    decode_cmd->add_option("--wireguard-port", wg_ports,
+                           "also decode WireGuard on this UDP port (51820 always)");
 
     try {
         cli.parse(argc, argv);

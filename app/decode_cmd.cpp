@@ -71,8 +71,10 @@ json layer_json(const Layer& l) {
                       {"tos", ip.tos},
                       {"header_len", ip.header_len},
                       {"total_len", ip.total_len}});
-            if (ip.version == 4) j.update({{"id", ip.id}, {"df", ip.df}});
-            else j["flow_label"] = ip.flow_label;
+            if (ip.version == 4)
+                j.update({{"id", ip.id}, {"df", ip.df}});
+            else
+                j["flow_label"] = ip.flow_label;
             if (ip.fragment) {
                 j.update({{"frag_offset", ip.frag_offset}, {"mf", ip.mf}});
                 if (ip.version == 6) j["frag_id"] = ip.frag_id;
@@ -111,7 +113,8 @@ json layer_json(const Layer& l) {
             j.update({{"type", l.wg.type}, {"length", l.wg.length}});
             if (l.wg.type == 1 || l.wg.type == 2) j["sender"] = l.wg.sender;
             if (l.wg.type >= 2 && l.wg.type <= 4) j["receiver"] = l.wg.receiver;
-            if (l.wg.type == 4) j.update({{"counter", l.wg.counter}, {"payload_len", l.wg.payload_len}});
+            if (l.wg.type == 4)
+                j.update({{"counter", l.wg.counter}, {"payload_len", l.wg.payload_len}});
             break;
     }
     return j;
@@ -140,8 +143,10 @@ json frame_json(const Decoded& d, const std::string& file, std::uint64_t number,
                    {"dst", addr_text(ip->ip.dst, ip->ip.version)},
                    {"protocol", ip->ip.proto}};
         if (const Layer* l4 = d.inner_l4_layer()) {
-            if (l4->proto == Proto::tcp) inner.update({{"sport", l4->tcp.sport}, {"dport", l4->tcp.dport}});
-            if (l4->proto == Proto::udp) inner.update({{"sport", l4->udp.sport}, {"dport", l4->udp.dport}});
+            if (l4->proto == Proto::tcp)
+                inner.update({{"sport", l4->tcp.sport}, {"dport", l4->tcp.dport}});
+            if (l4->proto == Proto::udp)
+                inner.update({{"sport", l4->udp.sport}, {"dport", l4->udp.dport}});
             inner["payload_len"] = d.payload_len;
         }
         j["inner"] = std::move(inner);

@@ -266,21 +266,11 @@ public:
         std::size_t payload = uniform(rng_, 64, 1000);
         std::size_t which = uniform(rng_, 0, 3);
         switch (i % 5) {
-            case 0:
-                cali(p, which, payload);
-                break;
-            case 1:
-                ipip(p, which, payload);
-                break;
-            case 2:
-                vxlan(p, which, payload);
-                break;
-            case 3:
-                wireguard(p, which, payload);
-                break;
-            default:
-                egress(p, which, payload);
-                break;
+            case 0: cali(p, which, payload); break;
+            case 1: ipip(p, which, payload); break;
+            case 2: vxlan(p, which, payload); break;
+            case 3: wireguard(p, which, payload); break;
+            default: egress(p, which, payload); break;
         }
     }
 

@@ -29,10 +29,10 @@ public:
         return has(off, 4) ? std::uint32_t{be16(off)} << 16 | be16(off + 2) : 0;
     }
     std::uint32_t le32(std::size_t off) const {
-        return has(off, 4) ? std::uint32_t{data_[off]} | std::uint32_t{data_[off + 1]} << 8 |
-                                 std::uint32_t{data_[off + 2]} << 16 |
-                                 std::uint32_t{data_[off + 3]} << 24
-                           : 0;
+        return has(off, 4)
+                   ? std::uint32_t{data_[off]} | std::uint32_t{data_[off + 1]} << 8 |
+                         std::uint32_t{data_[off + 2]} << 16 | std::uint32_t{data_[off + 3]} << 24
+                   : 0;
     }
     std::uint64_t le64(std::size_t off) const {
         return has(off, 8) ? std::uint64_t{le32(off)} | std::uint64_t{le32(off + 4)} << 32 : 0;

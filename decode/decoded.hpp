@@ -99,16 +99,16 @@ struct ArpL {
 struct IpL {
     Addr src, dst;
     std::uint8_t version;
-    std::uint8_t proto;  // IPv4 protocol, or IPv6 next header after the extension headers
-    std::uint8_t ttl;    // IPv4 TTL / IPv6 hop limit
-    std::uint8_t tos;    // IPv4 TOS / IPv6 traffic class
-    std::uint16_t header_len;  // incl. IPv4 options / IPv6 extension headers
-    std::uint32_t total_len;   // as the header says (IPv6: 40 + payload length); 0 = BIG TCP/GSO
-    std::uint16_t id;          // IPv4 identification
-    std::uint16_t frag_offset; // in bytes
-    std::uint32_t frag_id;     // IPv6 fragment header identification
+    std::uint8_t proto;         // IPv4 protocol, or IPv6 next header after the extension headers
+    std::uint8_t ttl;           // IPv4 TTL / IPv6 hop limit
+    std::uint8_t tos;           // IPv4 TOS / IPv6 traffic class
+    std::uint16_t header_len;   // incl. IPv4 options / IPv6 extension headers
+    std::uint32_t total_len;    // as the header says (IPv6: 40 + payload length); 0 = BIG TCP/GSO
+    std::uint16_t id;           // IPv4 identification
+    std::uint16_t frag_offset;  // in bytes
+    std::uint32_t frag_id;      // IPv6 fragment header identification
     std::uint32_t flow_label;
-    bool df, mf, fragment;     // fragment: IPv4 MF/offset or an IPv6 fragment header present
+    bool df, mf, fragment;  // fragment: IPv4 MF/offset or an IPv6 fragment header present
 };
 struct TcpL {
     std::uint16_t sport, dport;
@@ -141,17 +141,17 @@ struct GreL {
     std::uint32_t key;
 };
 struct WireguardL {
-    std::uint8_t type;         // 1 initiation, 2 response, 3 cookie reply, 4 transport data
-    std::uint32_t sender;      // types 1, 2
-    std::uint32_t receiver;    // types 2, 3, 4
-    std::uint64_t counter;     // type 4
-    std::uint32_t length;      // message length
-    std::uint32_t payload_len; // type 4: encrypted packet incl. the 16-byte tag
+    std::uint8_t type;          // 1 initiation, 2 response, 3 cookie reply, 4 transport data
+    std::uint32_t sender;       // types 1, 2
+    std::uint32_t receiver;     // types 2, 3, 4
+    std::uint64_t counter;      // type 4
+    std::uint32_t length;       // message length
+    std::uint32_t payload_len;  // type 4: encrypted packet incl. the 16-byte tag
 };
 
 struct Layer {
     Proto proto;
-    bool quoted;  // inside an ICMP error's quote of the offending packet
+    bool quoted;           // inside an ICMP error's quote of the offending packet
     std::uint16_t offset;  // from the start of the frame
     union {
         EthernetL eth;
@@ -185,15 +185,15 @@ struct Decoded {
     Reason reason = Reason::none;
 
     std::uint8_t nlayers = 0;
-    std::uint8_t encap_depth = 0;  // tunnels crossed to reach the innermost packet
-    std::int8_t inner_ip = kNone;  // innermost IP layer that is not in an ICMP quote
-    std::int8_t inner_l4 = kNone;  // its TCP/UDP/ICMP layer, if decoded
-    std::int8_t quoted_ip = kNone; // IP header quoted by an ICMP error
+    std::uint8_t encap_depth = 0;   // tunnels crossed to reach the innermost packet
+    std::int8_t inner_ip = kNone;   // innermost IP layer that is not in an ICMP quote
+    std::int8_t inner_l4 = kNone;   // its TCP/UDP/ICMP layer, if decoded
+    std::int8_t quoted_ip = kNone;  // IP header quoted by an ICMP error
     std::int8_t arp = kNone;
     std::uint16_t payload_offset = 0;  // innermost L4 payload; past caplen only if truncated
     std::uint16_t payload_len = 0;     // on the wire (may exceed what was captured)
 
-    std::uint64_t fingerprint = 0;  // 0: none (no IP/ARP packet reached)
+    std::uint64_t fingerprint = 0;     // 0: none (no IP/ARP packet reached)
     bool fingerprint_partial = false;  // payload digest cut short by the capture length
 
     std::array<Layer, kMaxLayers> layers;

@@ -183,11 +183,11 @@ Next Walker::sll2() {
 
 static Next by_address_family(std::uint32_t family) {
     switch (family) {
-        case 2: return Next::ipv4;  // AF_INET everywhere
-        case 10:                    // AF_INET6: Linux
-        case 24:                    // OpenBSD, NetBSD
-        case 28:                    // FreeBSD
-        case 30: return Next::ipv6; // macOS
+        case 2: return Next::ipv4;   // AF_INET everywhere
+        case 10:                     // AF_INET6: Linux
+        case 24:                     // OpenBSD, NetBSD
+        case 28:                     // FreeBSD
+        case 30: return Next::ipv6;  // macOS
         default: return Next::unsupported;
     }
 }
@@ -216,7 +216,8 @@ Next Walker::nflog() {
     std::size_t pos = 4;
     while (v.has(pos, 4)) {
         std::uint16_t len = static_cast<std::uint16_t>(v.u8(pos) | v.u8(pos + 1) << 8);
-        std::uint16_t type = static_cast<std::uint16_t>(v.u8(pos + 2) | v.u8(pos + 3) << 8) & 0x7fff;
+        std::uint16_t type =
+            static_cast<std::uint16_t>(v.u8(pos + 2) | v.u8(pos + 3) << 8) & 0x7fff;
         if (len < 4) break;
         if (type == 9) {
             off_ += pos + 4;

@@ -87,8 +87,8 @@ void compute_fingerprint(Decoded& d, ByteView frame) {
         d.fingerprint = h.done();
         return;
     }
-    std::size_t want = d.payload_len < kFingerprintPayloadBytes ? d.payload_len
-                                                                  : kFingerprintPayloadBytes;
+    std::size_t want =
+        d.payload_len < kFingerprintPayloadBytes ? d.payload_len : kFingerprintPayloadBytes;
     std::size_t have = frame.size() > d.payload_offset ? frame.size() - d.payload_offset : 0;
     if (have < want) d.fingerprint_partial = true;
     std::uint8_t buf[kFingerprintPayloadBytes] = {};

@@ -2,7 +2,9 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <charconv>
+#include <cstdio>
 #include <ctime>
 
 namespace podtrace::decode {
@@ -85,9 +87,8 @@ bool is_tunnel(Proto p) {
 void ip_part(const Decoded& d, int i, const FormatOptions& opt, std::string& out) {
     const Layer& l = d.layers[i];
     const IpL& ip = l.ip;
-    const Layer* next = i + 1 < d.nlayers && d.layers[i + 1].quoted == l.quoted
-                            ? &d.layers[i + 1]
-                            : nullptr;
+    const Layer* next =
+        i + 1 < d.nlayers && d.layers[i + 1].quoted == l.quoted ? &d.layers[i + 1] : nullptr;
     bool ports = next && (next->proto == Proto::tcp || next->proto == Proto::udp);
     out += ' ';
     format_addr(ip.src, ip.version, out);
@@ -121,7 +122,8 @@ void ip_part(const Decoded& d, int i, const FormatOptions& opt, std::string& out
         if (ip.mf) out += '+';
     }
     if (next && next->proto == Proto::ipv4) out += ip.version == 4 ? " IPIP" : " IPv4-in-IPv6";
-    if (next && next->proto == Proto::ipv6) out += ip.version == 4 ? " IPv6-in-IPv4" : " IPv6-in-IPv6";
+    if (next && next->proto == Proto::ipv6)
+        out += ip.version == 4 ? " IPv6-in-IPv4" : " IPv6-in-IPv6";
     if (!next && !(ip.fragment && ip.frag_offset)) {
         // Nothing decoded after the header: say what it carries.
         switch (ip.proto) {
@@ -129,9 +131,7 @@ void ip_part(const Decoded& d, int i, const FormatOptions& opt, std::string& out
             case 17: out += " UDP"; break;
             case 1: out += " ICMP"; break;
             case 58: out += " ICMP6"; break;
-            default:
-                out += " ip-proto ";
-                num(out, ip.proto);
+            default: out += " ip-proto "; num(out, ip.proto);
         }
     }
 }
@@ -187,9 +187,7 @@ void wireguard_part(const WireguardL& w, std::string& out) {
             out += " len ";
             num(out, w.payload_len);
             break;
-        default:
-            out += "type ";
-            num(out, w.type);
+        default: out += "type "; num(out, w.type);
     }
 }
 
@@ -203,8 +201,8 @@ void format_addr(const Addr& a, std::uint8_t version, std::string& out) {
 
 void format_mac(const Mac& m, std::string& out) {
     char buf[18];
-    std::snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3],
-                  m[4], m[5]);
+    std::snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4],
+                  m[5]);
     out += buf;
 }
 
@@ -247,8 +245,8 @@ void format_layers(const Decoded& d, const FormatOptions& opt, std::string& out)
                     out += " > ";
                     format_mac(l.eth.dst, out);
                 }
-                if (i + 1 == d.nlayers && l.eth.ethertype != 0x0800 &&
-                    l.eth.ethertype != 0x86dd && l.eth.ethertype != 0x0806) {
+                if (i + 1 == d.nlayers && l.eth.ethertype != 0x0800 && l.eth.ethertype != 0x86dd &&
+                    l.eth.ethertype != 0x0806) {
                     char buf[24];
                     std::snprintf(buf, sizeof buf, " ethertype 0x%04x", l.eth.ethertype);
                     out += buf;

@@ -3,11 +3,24 @@
 
 namespace podtrace::decode {
 
-Next Walker::enter_ip() {
-    if (quoted_) return Next::ipv4;  // any non-none value: quotes do not count as tunnels
-    if (seen_ip_ && ++d_.encap_depth > kMaxEncap) return fail(Reason::encap_too_deep);
+bool Walker::enter_ip() {
+    if (quoted_) return true;  // a quote is not a tunnel
+    if (seen_ip_ && ++d_.encap_depth > kMaxEncap) {
+        fail(Reason::encap_too_deep);
+        return false;
+    }
     seen_ip_ = true;
-    return Next::ipv4;
+    return true;
+}
+
+void Walker::note_ip() {
+    auto index = static_cast<std::int8_t>(d_.nlayers - 1);
+    if (quoted_) {
+        if (d_.quoted_ip == kNone) d_.quoted_ip = index;
+    } else {
+        d_.inner_ip = index;
+        d_.inner_l4 = kNone;
+    }
 }
 
 Next Walker::arp() {
@@ -31,7 +44,7 @@ Next Walker::arp() {
 }
 
 Next Walker::ipv4() {
-    if (enter_ip() == Next::none) return Next::none;
+    if (!enter_ip()) return Next::none;
     ByteView v = here();
     if (!v.has(0, 20)) return fail(Reason::ipv4_truncated);
     if (v.u8(0) >> 4 != 4) return fail(Reason::ipv4_bad_version);
@@ -57,13 +70,7 @@ Next Walker::ipv4() {
     ip.dst = {};
     v.copy(12, ip.src.data(), 4);
     v.copy(16, ip.dst.data(), 4);
-    auto index = static_cast<std::int8_t>(d_.nlayers - 1);
-    if (quoted_) {
-        if (d_.quoted_ip == kNone) d_.quoted_ip = index;
-    } else {
-        d_.inner_ip = index;
-        d_.inner_l4 = kNone;
-    }
+    note_ip();
     if (!v.has(0, hlen)) return fail(Reason::ipv4_truncated);
 
     // Total length 0 is how Linux marks a GSO/BIG TCP super-packet: the frame says how long.
@@ -93,7 +100,7 @@ static bool is_ipv6_extension(std::uint8_t nh) {
 }
 
 Next Walker::ipv6() {
-    if (enter_ip() == Next::none) return Next::none;
+    if (!enter_ip()) return Next::none;
     ByteView v = here();
     if (!v.has(0, 40)) return fail(Reason::ipv6_truncated);
     if (v.u8(0) >> 4 != 6) return fail(Reason::ipv6_bad_version);
@@ -113,13 +120,7 @@ Next Walker::ipv6() {
     ip.frag_id = 0;
     ip.frag_offset = 0;
     ip.df = ip.mf = ip.fragment = false;
-    auto index = static_cast<std::int8_t>(d_.nlayers - 1);
-    if (quoted_) {
-        if (d_.quoted_ip == kNone) d_.quoted_ip = index;
-    } else {
-        d_.inner_ip = index;
-        d_.inner_l4 = kNone;
-    }
+    note_ip();
     // Payload length 0 without a jumbo option is BIG TCP (RFC 2675 jumbograms are rare).
     std::size_t total = plen ? plen + 40u : wire_left();
     if (total > wire_left() && !quoted_) fail(Reason::ip_payload_truncated);

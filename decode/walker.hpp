@@ -39,7 +39,8 @@ private:
 
     Layer* push(Proto proto);
     Next fail(Reason reason);
-    Next enter_ip();  // checks tunnel depth before an IP header that is not quoted
+    bool enter_ip();  // false when an IP header here would be one tunnel too many
+    void note_ip();   // records the IP layer just pushed as the innermost or the quoted one
     void set_payload(std::size_t start);
     ByteView here() const { return {bytes_ + off_, end_ > off_ ? end_ - off_ : 0}; }
     std::size_t wire_left() const { return wire_end_ > off_ ? wire_end_ - off_ : 0; }

@@ -74,8 +74,13 @@ TCP segment(std::uint16_t sport, std::uint16_t dport, std::uint32_t seq, std::ui
 
 RawPDU vxlan(std::uint32_t vni, PDU& inner) {
     auto b = inner.serialize();
-    std::vector<std::uint8_t> v{0x08, 0, 0, 0, static_cast<std::uint8_t>(vni >> 16),
-                                static_cast<std::uint8_t>(vni >> 8), static_cast<std::uint8_t>(vni),
+    std::vector<std::uint8_t> v{0x08,
+                                0,
+                                0,
+                                0,
+                                static_cast<std::uint8_t>(vni >> 16),
+                                static_cast<std::uint8_t>(vni >> 8),
+                                static_cast<std::uint8_t>(vni),
                                 0};
     v.insert(v.end(), b.begin(), b.end());
     return RawPDU(v);
@@ -123,10 +128,12 @@ int main(int argc, char** argv) {
 
     // Cross-node IPIP: pod1 -> pod3 ping, seen on cali, tunl0 and ens5, and the replies.
     for (std::uint16_t seq = 1; seq <= 2; ++seq) {
-        auto req = pod_ip(kPod3, kPod1, 64, 0x3e80 + seq) / echo(ICMP::ECHO_REQUEST, seq) / ping_data(seq);
+        auto req =
+            pod_ip(kPod3, kPod1, 64, 0x3e80 + seq) / echo(ICMP::ECHO_REQUEST, seq) / ping_data(seq);
         auto at_cali = EthernetII(kCaliMac, kPod1Mac) / req;
         put(cali, at_cali, clock.next(1000));
-        auto routed = pod_ip(kPod3, kPod1, 63, 0x3e80 + seq) / echo(ICMP::ECHO_REQUEST, seq) / ping_data(seq);
+        auto routed =
+            pod_ip(kPod3, kPod1, 63, 0x3e80 + seq) / echo(ICMP::ECHO_REQUEST, seq) / ping_data(seq);
         put(tunl0, routed, clock.next(12));
         IP outer(kW2, kW1);
         outer.ttl(64);
@@ -134,20 +141,23 @@ int main(int argc, char** argv) {
         auto wire = EthernetII(kW2Mac, kW1Mac) / outer / routed;
         put(ens5, wire, clock.next(6));
 
-        auto rep = pod_ip(kPod1, kPod3, 63, 0x7100 + seq) / echo(ICMP::ECHO_REPLY, seq) / ping_data(seq);
+        auto rep =
+            pod_ip(kPod1, kPod3, 63, 0x7100 + seq) / echo(ICMP::ECHO_REPLY, seq) / ping_data(seq);
         IP outer_back(kW1, kW2);
         outer_back.ttl(64);
         outer_back.id(0xa000 + seq);
         auto back = EthernetII(kW1Mac, kW2Mac) / outer_back / rep;
         put(ens5, back, clock.next(410));
         put(tunl0, rep, clock.next(0));  // decapsulated: the NIC's receive timestamp
-        auto delivered = pod_ip(kPod1, kPod3, 62, 0x7100 + seq) / echo(ICMP::ECHO_REPLY, seq) / ping_data(seq);
+        auto delivered =
+            pod_ip(kPod1, kPod3, 62, 0x7100 + seq) / echo(ICMP::ECHO_REPLY, seq) / ping_data(seq);
         auto to_pod = EthernetII(kPod1Mac, kCaliMac) / delivered;
         put(cali, to_pod, clock.next(9));
     }
 
     // Cross-node VXLAN (another cluster mode): pod2 -> pod3 TCP SYN inside VNI 4096.
-    auto syn = EthernetII(HWAddress<6>(std::string("66:00:00:00:b8:04")), HWAddress<6>(std::string("66:00:00:00:9e:00"))) /
+    auto syn = EthernetII(HWAddress<6>(std::string("66:00:00:00:b8:04")),
+                          HWAddress<6>(std::string("66:00:00:00:9e:00"))) /
                pod_ip(kPod3, kPod2, 63, 0x1f00) / segment(41000, 80, 1000, 0, TCP::SYN);
     IP vx_outer(kW2, kW1);
     vx_outer.id(0x2000);
@@ -174,9 +184,11 @@ int main(int argc, char** argv) {
     put(cali, EthernetII(kCaliMac, kPod1Mac) / out_syn, clock.next(3000));
     auto snat = pod_ip(kInternet, kW1, 63, 0x5500) / segment(61000, 443, 7000, 0, TCP::SYN);
     put(ens5, EthernetII(kGwMac, kW1Mac) / snat, clock.next(15));
-    auto synack = pod_ip(kW1, kInternet, 52, 0) / segment(443, 61000, 90000, 7001, TCP::SYN | TCP::ACK);
+    auto synack =
+        pod_ip(kW1, kInternet, 52, 0) / segment(443, 61000, 90000, 7001, TCP::SYN | TCP::ACK);
     put(ens5, EthernetII(kW1Mac, kGwMac) / synack, clock.next(8000));
-    auto denat = pod_ip(kPod1, kInternet, 51, 0) / segment(443, 40500, 90000, 7001, TCP::SYN | TCP::ACK);
+    auto denat =
+        pod_ip(kPod1, kInternet, 51, 0) / segment(443, 40500, 90000, 7001, TCP::SYN | TCP::ACK);
     put(cali, EthernetII(kPod1Mac, kCaliMac) / denat, clock.next(14));
 
     // MTU: a 9000-byte DF packet does not fit tunl0 (8981); the node answers frag-needed.
@@ -191,7 +203,6 @@ int main(int argc, char** argv) {
     IP from_node(kPod1, kW1);
     from_node.ttl(64);
     from_node.id(0x0e01);
-    put(cali, EthernetII(kPod1Mac, kCaliMac) / from_node / need / RawPDU(quoted),
-                      clock.next(20));
+    put(cali, EthernetII(kPod1Mac, kCaliMac) / from_node / need / RawPDU(quoted), clock.next(20));
     return 0;
 }

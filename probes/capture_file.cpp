@@ -125,7 +125,8 @@ std::expected<CaptureFile, FileError> CaptureFile::open(const std::string& path)
     };
     CaptureFile f;
     f.path_ = path;
-    f.fd_ = path == "-" ? ::fcntl(0, F_DUPFD_CLOEXEC, 0) : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    f.fd_ =
+        path == "-" ? ::fcntl(0, F_DUPFD_CLOEXEC, 0) : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (f.fd_ < 0) return err(std::string("cannot open: ") + std::strerror(errno));
     struct stat st {};
     if (::fstat(f.fd_, &st) != 0) return err(std::string("cannot stat: ") + std::strerror(errno));
@@ -216,7 +217,8 @@ std::size_t CaptureFile::fill(std::size_t need) {
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) {
             eof_ = true;
-            if (n < 0) fail("read error" + where(buf_start_ + buf_len_) + ": " + std::strerror(errno));
+            if (n < 0)
+                fail("read error" + where(buf_start_ + buf_len_) + ": " + std::strerror(errno));
             break;
         }
         buf_len_ += static_cast<std::size_t>(n);
@@ -327,8 +329,7 @@ bool CaptureFile::read_pcapng_block(Frame& out, bool& got_frame) {
             section_first_if_ = interfaces_.size();
             return true;
         }
-        case block_idb:
-            return read_idb(off, body, body_len);
+        case block_idb: return read_idb(off, body, body_len);
         case block_epb:
         case block_pb: {
             const bool obsolete = type == block_pb;
@@ -371,8 +372,7 @@ bool CaptureFile::read_pcapng_block(Frame& out, bool& got_frame) {
             out.ts_ns = 0;  // an SPB has no timestamp, whatever if_tsoffset says
             return got_frame;
         }
-        default:
-            return true;  // NRB, ISB, DSB, custom...: nothing a frame needs
+        default: return true;  // NRB, ISB, DSB, custom...: nothing a frame needs
     }
 }
 
@@ -420,14 +420,9 @@ bool CaptureFile::emit_packet(Frame& out, std::size_t off, const char* kind, std
     out.interface = static_cast<std::uint32_t>(global);
     out.ts_digits = info.ts_digits;
     switch (flags & 3) {
-        case 1:
-            out.direction = Direction::inbound;
-            break;
-        case 2:
-            out.direction = Direction::outbound;
-            break;
-        default:
-            out.direction = Direction::unknown;
+        case 1: out.direction = Direction::inbound; break;
+        case 2: out.direction = Direction::outbound; break;
+        default: out.direction = Direction::unknown;
     }
     out.bytes = {at(data), caplen};
     ++frames_;

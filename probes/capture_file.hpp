@@ -78,7 +78,7 @@ private:
     bool swapped_ = false;  // file byte order differs from the host's
     std::uint8_t pcap_digits_ = 6;
     std::vector<InterfaceInfo> interfaces_;
-    std::size_t section_first_if_ = 0;  // pcapng: interface ids are per section
+    std::size_t section_first_if_ = 0;        // pcapng: interface ids are per section
     std::vector<std::int64_t> if_ts_offset_;  // pcapng if_tsoffset, seconds
     std::vector<std::uint64_t> if_ts_units_;  // pcapng: timestamp units per second
     FileError error_;

@@ -25,9 +25,9 @@ enum class Direction : std::uint8_t { unknown, inbound, outbound };
 struct Frame {
     std::int64_t ts_ns = 0;  // since the Unix epoch
     std::uint32_t linktype = linktype::ethernet;
-    std::uint32_t wirelen = 0;        // length on the wire; bytes.size() is the captured length
-    std::uint32_t interface = 0;      // index into the source's interface table
-    std::uint8_t ts_digits = 6;       // 6 (µs) or 9 (ns): the precision the source recorded
+    std::uint32_t wirelen = 0;    // length on the wire; bytes.size() is the captured length
+    std::uint32_t interface = 0;  // index into the source's interface table
+    std::uint8_t ts_digits = 6;   // 6 (µs) or 9 (ns): the precision the source recorded
     Direction direction = Direction::unknown;  // where the format records it (pcapng EPB flags)
     std::span<const std::uint8_t> bytes;
 };

@@ -9,7 +9,8 @@ namespace lt = probes::linktype;
 namespace {
 // pod1 -> pod3 TCP segment with a given TTL, source and destination.
 Tins::IP segment(const char* src, std::uint16_t sport, const char* dst, std::uint16_t dport,
-                 std::uint8_t ttl, std::uint32_t seq = 5000, const std::string& data = "GET / HTTP/1.1\r\n") {
+                 std::uint8_t ttl, std::uint32_t seq = 5000,
+                 const std::string& data = "GET / HTTP/1.1\r\n") {
     Tins::TCP tcp(dport, sport);
     tcp.seq(seq);
     tcp.ack_seq(9000);
@@ -41,7 +42,8 @@ TEST_CASE("the same packet gets one fingerprint at every Calico capture point") 
     auto ens5_ipip = Tins::EthernetII() / Tins::IP("192.168.10.102", "192.168.10.101") / after_hop;
     auto inner_eth = Tins::EthernetII("66:00:00:00:00:02", "66:00:00:00:00:03") / after_hop;
     auto ens5_vxlan = Tins::EthernetII() / Tins::IP("192.168.10.102", "192.168.10.101") /
-                      Tins::UDP(4789, 61000) / Tins::RawPDU(vxlan_payload(4096, bytes_of(inner_eth)));
+                      Tins::UDP(4789, 61000) /
+                      Tins::RawPDU(vxlan_payload(4096, bytes_of(inner_eth)));
     auto dest_cali = Tins::EthernetII("66:00:00:00:00:04", "ee:ee:ee:ee:ee:ee") / at_dest;
 
     std::uint64_t ref = fp(bytes_of(cali), lt::ethernet);
@@ -74,7 +76,8 @@ TEST_CASE("different packets get different fingerprints") {
     auto base_ip = segment("172.16.158.1", 40000, "172.16.184.4", 80, 64);
     auto base = bytes_of(base_ip);
     auto other_seq = segment("172.16.158.1", 40000, "172.16.184.4", 80, 64, 5001);
-    auto other_data = segment("172.16.158.1", 40000, "172.16.184.4", 80, 64, 5000, "GET /x HTTP/1.1\r\n");
+    auto other_data =
+        segment("172.16.158.1", 40000, "172.16.184.4", 80, 64, 5000, "GET /x HTTP/1.1\r\n");
     std::uint64_t ref = fp(base, lt::raw);
     CHECK(fp(bytes_of(other_seq), lt::raw) != ref);
     CHECK(fp(bytes_of(other_data), lt::raw) != ref);

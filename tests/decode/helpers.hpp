@@ -12,7 +12,9 @@ namespace podtrace::test {
 
 using Bytes = std::vector<std::uint8_t>;
 
-inline Bytes bytes_of(Tins::PDU& pdu) { return pdu.serialize(); }
+inline Bytes bytes_of(Tins::PDU& pdu) {
+    return pdu.serialize();
+}
 
 // wirelen 0: the frame was captured whole.
 inline decode::Decoded decode_bytes(const Bytes& b,
@@ -29,8 +31,14 @@ inline decode::Decoded decode_bytes(const Bytes& b,
 
 // The 8-byte VXLAN header (I flag, VNI) followed by an inner frame.
 inline Bytes vxlan_payload(std::uint32_t vni, const Bytes& inner, std::uint8_t flags = 0x08) {
-    Bytes b{flags, 0, 0, 0, static_cast<std::uint8_t>(vni >> 16),
-            static_cast<std::uint8_t>(vni >> 8), static_cast<std::uint8_t>(vni), 0};
+    Bytes b{flags,
+            0,
+            0,
+            0,
+            static_cast<std::uint8_t>(vni >> 16),
+            static_cast<std::uint8_t>(vni >> 8),
+            static_cast<std::uint8_t>(vni),
+            0};
     b.insert(b.end(), inner.begin(), inner.end());
     return b;
 }
@@ -52,7 +60,9 @@ inline Bytes wg_data(std::uint32_t receiver, std::uint64_t counter, std::size_t 
     return b;
 }
 
-inline const decode::Layer& layer(const decode::Decoded& d, int i) { return d.layers.at(i); }
+inline const decode::Layer& layer(const decode::Decoded& d, int i) {
+    return d.layers.at(i);
+}
 
 inline std::uint32_t v4(const decode::Addr& a) {
     return std::uint32_t{a[0]} << 24 | std::uint32_t{a[1]} << 16 | std::uint32_t{a[2]} << 8 | a[3];

@@ -193,12 +193,8 @@ Values podtrace_values(const pd::Decoded& d) {
                 v[icmpv6_type].push_back(dec(l.icmp.type));
                 v[icmpv6_code].push_back(dec(l.icmp.code));
                 break;
-            case pd::Proto::vxlan:
-                v[vxlan_vni].push_back(dec(l.vxlan.vni));
-                break;
-            case pd::Proto::geneve:
-                v[geneve_vni].push_back(hex(l.geneve.vni, 6));
-                break;
+            case pd::Proto::vxlan: v[vxlan_vni].push_back(dec(l.vxlan.vni)); break;
+            case pd::Proto::geneve: v[geneve_vni].push_back(hex(l.geneve.vni, 6)); break;
             case pd::Proto::wireguard:
                 v[wg_type].push_back(dec(l.wg.type));
                 if (l.wg.type == 1 || l.wg.type == 2) v[wg_sender].push_back(hex(l.wg.sender, 8));
@@ -206,11 +202,8 @@ Values podtrace_values(const pd::Decoded& d) {
                     v[wg_receiver].push_back(hex(l.wg.receiver, 8));
                 if (l.wg.type == 4) v[wg_counter].push_back(dec(l.wg.counter));
                 break;
-            case pd::Proto::arp:
-                v[arp_opcode].push_back(dec(l.arp.op));
-                break;
-            default:
-                break;
+            case pd::Proto::arp: v[arp_opcode].push_back(dec(l.arp.op)); break;
+            default: break;
         }
     }
     return v;

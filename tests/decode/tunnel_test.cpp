@@ -48,8 +48,8 @@ TEST_CASE("IPIP: outer node addresses, inner pod packet") {
 }
 
 TEST_CASE("IPv6-in-IPv4 (protocol 41)") {
-    auto pkt = Tins::IP("192.0.2.2", "192.0.2.1") / Tins::IPv6("fd00::2", "fd00::1") /
-               Tins::UDP(53, 1000);
+    auto pkt =
+        Tins::IP("192.0.2.2", "192.0.2.1") / Tins::IPv6("fd00::2", "fd00::1") / Tins::UDP(53, 1000);
     auto d = decode_bytes(bytes_of(pkt), lt::raw);
     REQUIRE(d.status == Status::ok);
     CHECK(layer(d, 0).ip.proto == 41);

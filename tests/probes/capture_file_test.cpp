@@ -62,7 +62,7 @@ static_assert(std::is_nothrow_move_assignable_v<CaptureFile>);
 
 // Writes integers in the chosen byte order.
 class Builder {
-  public:
+public:
     explicit Builder(bool big = false) : big_(big) {}
     Builder& u8(std::uint8_t v) { return put(v, 1); }
     Builder& u16(std::uint16_t v) { return put(v, 2); }
@@ -82,7 +82,7 @@ class Builder {
     std::size_t size() const { return data_.size(); }
     const Bytes& data() const { return data_; }
 
-  private:
+private:
     Builder& put(std::uint64_t v, int n) {
         for (int i = 0; i < n; ++i) {
             const int shift = 8 * (big_ ? n - 1 - i : i);
@@ -125,7 +125,7 @@ Builder shb(bool big, std::uint16_t major = 1) {
 
 // Options, then opt_endofopt; empty when there are none.
 class Options {
-  public:
+public:
     explicit Options(bool big) : b_(big) {}
     Options& add(std::uint16_t code, const Builder& value) {
         b_.u16(code).u16(static_cast<std::uint16_t>(value.size())).append(value).pad4();
@@ -147,7 +147,7 @@ class Options {
         return out;
     }
 
-  private:
+private:
     Builder b_;
 };
 
@@ -203,7 +203,7 @@ Builder concat(std::initializer_list<Builder> parts) {
 // --- files -------------------------------------------------------------------------------
 
 class TempDir {
-  public:
+public:
     TempDir() {
         std::string tmpl = (fs::temp_directory_path() / "podtrace-probes-XXXXXX").string();
         REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
@@ -228,7 +228,7 @@ class TempDir {
     }
     const fs::path& path() const { return path_; }
 
-  private:
+private:
     fs::path path_;
 };
 
