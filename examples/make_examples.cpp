@@ -74,15 +74,12 @@ TCP segment(std::uint16_t sport, std::uint16_t dport, std::uint32_t seq, std::ui
 
 RawPDU vxlan(std::uint32_t vni, PDU& inner) {
     auto b = inner.serialize();
-    std::vector<std::uint8_t> v{0x08,
-                                0,
-                                0,
-                                0,
-                                static_cast<std::uint8_t>(vni >> 16),
-                                static_cast<std::uint8_t>(vni >> 8),
-                                static_cast<std::uint8_t>(vni),
-                                0};
-    v.insert(v.end(), b.begin(), b.end());
+    std::vector<std::uint8_t> v(8 + b.size());
+    v[0] = 0x08;  // I flag: the VNI is valid
+    v[4] = static_cast<std::uint8_t>(vni >> 16);
+    v[5] = static_cast<std::uint8_t>(vni >> 8);
+    v[6] = static_cast<std::uint8_t>(vni);
+    std::copy(b.begin(), b.end(), v.begin() + 8);
     return RawPDU(v);
 }
 
