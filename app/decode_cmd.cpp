@@ -1,9 +1,12 @@
 // `podtrace decode`: every frame of every file, one line each (text or JSON).
 #include <filesystem>
+#include <iostream>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <ostream>
 
 #include "app/app.hpp"
+#include "app/command.hpp"
 #include "decode/decoder.hpp"
 #include "decode/format.hpp"
 #include "probes/capture_file.hpp"
@@ -231,6 +234,51 @@ int decode_command(const DecodeOptions& opt, std::ostream& out, std::ostream& er
     out.flush();
     if (!opt.quiet) print_summary(decoder.stats(), err);
     return rc;
+}
+
+namespace {
+
+// Adds each --*-port value to a tunnel's port set, refusing what does not fit.
+void add_ports(const std::vector<int>& ports, decode::PortSet& set, const char* flag) {
+    for (int p : ports) {
+        if (p < 1 || p > 65535)
+            throw CLI::ValidationError(flag, std::to_string(p) + " is not a UDP port (1-65535)");
+        if (!decode::add_port(set, static_cast<std::uint16_t>(p)))
+            throw CLI::ValidationError(flag, "too many ports (at most 8 per tunnel kind)");
+    }
+}
+
+}  // namespace
+
+Command add_decode_command(CLI::App& cli) {
+    struct State {
+        DecodeOptions opt;
+        std::vector<int> vxlan, geneve, wireguard;
+    };
+    auto st = std::make_shared<State>();
+    auto* sub = cli.add_subcommand(
+        "decode", "Decode capture files, one line per frame, tunnels made explicit");
+    sub->add_option("files", st->opt.files, "pcap or pcapng files")
+        ->required()
+        ->check(CLI::ExistingFile);
+    sub->add_flag("-j,--json", st->opt.json, "JSON lines: one object per frame");
+    sub->add_flag("-v,--verbose", st->opt.verbose, "TTL, IP ID, DF, lengths, fingerprint");
+    sub->add_flag("-e,--link", st->opt.link, "MAC addresses and cooked-header fields");
+    sub->add_flag("-q,--quiet", st->opt.quiet, "no summary of frame outcomes on stderr");
+    sub->add_option("-c,--count", st->opt.count, "stop after this many frames")
+        ->check(CLI::PositiveNumber);
+    sub->add_option("--vxlan-port", st->vxlan,
+                    "also decode VXLAN on this UDP port (4789, 8472 always)");
+    sub->add_option("--geneve-port", st->geneve,
+                    "also decode Geneve on this UDP port (6081 always)");
+    sub->add_option("--wireguard-port", st->wireguard,
+                    "also decode WireGuard on this UDP port (51820 always)");
+    sub->callback([st] {
+        add_ports(st->vxlan, st->opt.ports.vxlan, "--vxlan-port");
+        add_ports(st->geneve, st->opt.ports.geneve, "--geneve-port");
+        add_ports(st->wireguard, st->opt.ports.wireguard, "--wireguard-port");
+    });
+    return {sub, [st] { return decode_command(st->opt, std::cout, std::cerr); }};
 }
 
 }  // namespace podtrace::app
