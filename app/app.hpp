@@ -8,7 +8,7 @@
 
 namespace podtrace::app {
 
-// Exit codes: 0 success, 1 input read only in part (e.g. a truncated file), 2 bad usage/input.
+// Exit codes: 0 success; 2 bad usage or bad input (a file that cannot be read to its end).
 int run(int argc, char** argv);
 
 struct DecodeOptions {

@@ -1,5 +1,4 @@
 // `podtrace decode`: every frame of every file, one line each (text or JSON).
-#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -10,6 +9,7 @@
 #include "decode/decoder.hpp"
 #include "decode/format.hpp"
 #include "probes/capture_file.hpp"
+#include "probes/capture_point.hpp"
 
 namespace podtrace::app {
 namespace {
@@ -124,7 +124,7 @@ json layer_json(const Layer& l) {
 }
 
 json frame_json(const Decoded& d, const std::string& file, std::uint64_t number,
-                const std::string& interface) {
+                const probes::CapturePoint& at) {
     json j{{"file", file},
            {"frame", number},
            {"ts_ns", d.ts_ns},
@@ -134,7 +134,8 @@ json frame_json(const Decoded& d, const std::string& file, std::uint64_t number,
            {"status", status_name(d.status)},
            {"reason", d.reason == Reason::none ? json(nullptr) : json(reason_name(d.reason))},
            {"encap_depth", d.encap_depth}};
-    j["interface"] = interface.empty() ? json(nullptr) : json(interface);
+    j["node"] = at.node.empty() ? json(nullptr) : json(at.node);
+    j["interface"] = at.interface.empty() ? json(nullptr) : json(at.interface);
     j["direction"] = d.direction == probes::Direction::inbound    ? json("in")
                      : d.direction == probes::Direction::outbound ? json("out")
                                                                   : json(nullptr);
@@ -191,45 +192,55 @@ int decode_command(const DecodeOptions& opt, std::ostream& out, std::ostream& er
     Decoded d;
     FormatOptions fmt{opt.verbose, opt.link};
     std::string line;
+    std::vector<probes::CapturePoint> points;  // per interface of the current file
     long long printed = 0;
     int rc = 0;
-    for (const std::string& path : opt.files) {
-        auto file = probes::CaptureFile::open(path);
+    auto input_error = [&](const std::string& message) {
+        out.flush();
+        err << "podtrace: " << message << '\n';
+        rc = 2;
+    };
+    for (const std::string& arg : opt.files) {
+        const probes::FileArg spec = probes::parse_file_arg(arg);
+        auto file = probes::CaptureFile::open(spec.path);
         if (!file) {
-            err << "podtrace: " << file.error().message << '\n';
-            rc = 2;
+            input_error(file.error().message);
             continue;
         }
-        std::string stem = std::filesystem::path(path).filename().string();
+        points.clear();
         probes::Frame frame;
-        probes::CaptureFile::Next r;
+        probes::CaptureFile::Next r = probes::CaptureFile::Next::end;
         while ((opt.count < 0 || printed < opt.count) &&
                (r = file->next(frame)) == probes::CaptureFile::Next::frame) {
             decoder.decode(frame, d);
             ++printed;
             const auto& ifs = file->interfaces();
-            const std::string& ifname =
-                frame.interface < ifs.size() ? ifs[frame.interface].name : std::string();
+            while (points.size() < ifs.size())  // pcapng declares interfaces as it goes
+                points.push_back(probes::capture_point(spec, "", ifs[points.size()].name));
+            const probes::CapturePoint& at = points[frame.interface];
             if (opt.json) {
-                out << frame_json(d, path, file->frames_read(), ifname).dump() << '\n';
+                out << frame_json(d, spec.path, file->frames_read(), at).dump() << '\n';
                 continue;
             }
             line.clear();
-            if (opt.files.size() > 1) line.append(stem).push_back(' ');
             format_time(d.ts_ns, d.ts_digits, line);
-            if (!ifname.empty()) line.append(" ").append(ifname);
+            line.append(" ").append(at.node);
+            if (!at.interface.empty()) line.append("/").append(at.interface);
             if (d.direction == probes::Direction::inbound) line += " In";
             if (d.direction == probes::Direction::outbound) line += " Out";
             format_layers(d, fmt, line);
             line += '\n';
             out << line;
         }
-        if (opt.count >= 0 && printed >= opt.count) break;
-        if (r == probes::CaptureFile::Next::error) {
-            out.flush();
-            err << "podtrace: " << file->error().message << '\n';
-            if (rc == 0) rc = 1;
+        if (r == probes::CaptureFile::Next::error) input_error(file->error().message);
+        for (std::size_t i = 0; i < file->interfaces().size(); ++i) {
+            const auto& info = file->interfaces()[i];
+            if (!linktype_supported(info.linktype))
+                input_error(spec.path + ": interface " + std::to_string(i) +
+                            (info.name.empty() ? "" : " (" + info.name + ")") + " has link type " +
+                            std::to_string(info.linktype) + ", which podtrace does not decode");
         }
+        if (opt.count >= 0 && printed >= opt.count) break;
     }
     out.flush();
     if (!opt.quiet) print_summary(decoder.stats(), err);
@@ -258,9 +269,9 @@ Command add_decode_command(CLI::App& cli) {
     auto st = std::make_shared<State>();
     auto* sub = cli.add_subcommand(
         "decode", "Decode capture files, one line per frame, tunnels made explicit");
-    sub->add_option("files", st->opt.files, "pcap or pcapng files")
-        ->required()
-        ->check(CLI::ExistingFile);
+    sub->add_option("files", st->opt.files,
+                    "pcap or pcapng files, '-' for standard input; NODE=FILE names the node")
+        ->required();
     sub->add_flag("-j,--json", st->opt.json, "JSON lines: one object per frame");
     sub->add_flag("-v,--verbose", st->opt.verbose, "TTL, IP ID, DF, lengths, fingerprint");
     sub->add_flag("-e,--link", st->opt.link, "MAC addresses and cooked-header fields");

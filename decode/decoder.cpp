@@ -5,6 +5,24 @@
 
 namespace podtrace::decode {
 
+bool linktype_supported(std::uint32_t linktype) {
+    namespace lt = probes::linktype;
+    switch (linktype) {
+        case lt::ethernet:
+        case lt::linux_sll:
+        case lt::linux_sll2:
+        case lt::raw:
+        case lt::raw_bsd12:
+        case lt::raw_bsd14:
+        case lt::ipv4:
+        case lt::ipv6:
+        case lt::null_bsd:
+        case lt::loop:
+        case lt::nflog: return true;
+        default: return false;
+    }
+}
+
 Status Decoder::decode(const probes::Frame& frame, Decoded& out) {
     decode_frame(frame, ports_, out);
     stats_.add(out);

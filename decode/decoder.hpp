@@ -30,6 +30,9 @@ private:
     Stats stats_;
 };
 
+// Whether frames of this LINKTYPE_ value can be decoded at all.
+bool linktype_supported(std::uint32_t linktype);
+
 // Decodes without counting; what Decoder::decode does before it counts.
 void decode_frame(const probes::Frame& frame, const Ports& ports, Decoded& out);
 
