@@ -140,8 +140,15 @@ Next Walker::vlan() {
     ByteView v = here();
     if (!v.has(0, 4)) return fail(Reason::link_truncated);
     Layer* l = push(Proto::vlan);
-    const Layer& prev = d_.layers[d_.nlayers - 2];
-    l->vlan.tpid = prev.proto == Proto::ethernet ? prev.eth.ethertype : prev.vlan.ethertype;
+    const Layer& prev = d_.layers[d_.nlayers - 2];  // whatever said "a tag follows"
+    switch (prev.proto) {
+        case Proto::ethernet: l->vlan.tpid = prev.eth.ethertype; break;
+        case Proto::vlan: l->vlan.tpid = prev.vlan.ethertype; break;
+        case Proto::sll:
+        case Proto::sll2: l->vlan.tpid = prev.sll.protocol; break;
+        case Proto::geneve: l->vlan.tpid = prev.geneve.protocol; break;
+        default: l->vlan.tpid = 0x8100; break;
+    }
     l->vlan.tci = v.be16(0);
     l->vlan.ethertype = v.be16(2);
     off_ += 4;

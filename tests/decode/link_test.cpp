@@ -220,3 +220,16 @@ TEST_CASE("a first UDP fragment's length counts the whole datagram") {
     CHECK(layer(d, 1).udp.length == 200);
     CHECK(d.payload_len == 64);
 }
+
+TEST_CASE("a VLAN tag after a cooked header keeps the cooked protocol as its TPID") {
+    Bytes b{0, 0, 0, 1, 0, 6, 1, 2, 3, 4, 5, 6, 0, 0, 0x81, 0x00, 0x00, 0x64, 0x08, 0x00};
+    auto ip = Tins::IP("10.0.0.2", "10.0.0.1") / Tins::UDP(53, 1000);
+    auto ib = bytes_of(ip);
+    b.insert(b.end(), ib.begin(), ib.end());
+    auto d = decode_bytes(b, lt::linux_sll);
+    REQUIRE(d.status == Status::ok);
+    CHECK(layer(d, 1).proto == Proto::vlan);
+    CHECK(layer(d, 1).vlan.tpid == 0x8100);
+    CHECK((layer(d, 1).vlan.tci & 0xfff) == 100);
+    CHECK(layer(d, 2).proto == Proto::ipv4);
+}
