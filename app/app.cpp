@@ -13,6 +13,8 @@ int run(int argc, char** argv) {
     cli.require_subcommand(1);
     std::vector<Command> commands{
         add_decode_command(cli),
+        add_capture_command(cli),
+        add_discover_command(cli),
     };
     try {
         cli.parse(argc, argv);

@@ -12,5 +12,8 @@ struct Command {
 };
 
 Command add_decode_command(CLI::App& cli);
+Command add_capture_command(CLI::App& cli);
+Command add_discover_command(CLI::App& cli);
+std::string node_facts_json();  // `podtrace discover --json` text, "" on failure
 
 }  // namespace podtrace::app

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstring>
 #include <limits>
+#include <string_view>
 #include <utility>
 
 namespace podtrace::probes {
@@ -32,6 +33,7 @@ constexpr std::uint32_t block_spb = 3;
 constexpr std::uint32_t block_epb = 6;
 
 constexpr std::uint16_t opt_endofopt = 0;
+constexpr std::uint16_t opt_comment = 1;
 constexpr std::uint16_t opt_if_name = 2;
 constexpr std::uint16_t opt_if_description = 3;
 constexpr std::uint16_t opt_if_tsresol = 9;
@@ -186,6 +188,9 @@ CaptureFile& CaptureFile::operator=(CaptureFile&& other) noexcept {
     section_first_if_ = other.section_first_if_;
     if_ts_offset_ = std::move(other.if_ts_offset_);
     if_ts_units_ = std::move(other.if_ts_units_);
+    node_ = std::move(other.node_);
+    node_facts_ = std::move(other.node_facts_);
+    section_annotated_ = other.section_annotated_;
     error_ = std::move(other.error_);
     frames_ = other.frames_;
     failed_ = other.failed_;
@@ -327,6 +332,7 @@ bool CaptureFile::read_pcapng_block(Frame& out, bool& got_frame) {
                             std::to_string(b.u16(6)) + where(off));
             }
             section_first_if_ = interfaces_.size();
+            read_shb_options(body, body_len);
             return true;
         }
         case block_idb: return read_idb(off, body, body_len);
@@ -376,6 +382,30 @@ bool CaptureFile::read_pcapng_block(Frame& out, bool& got_frame) {
     }
 }
 
+void CaptureFile::read_shb_options(std::size_t body, std::size_t body_len) {
+    // probes/pcapng_writer.cpp writes these; facts too long for one option go on in "facts+=".
+    static constexpr std::string_view node_key = "podtrace node=";
+    static constexpr std::string_view facts_key = "podtrace facts=";
+    static constexpr std::string_view facts_more_key = "podtrace facts+=";
+    const Bytes b{at(body), body_len, swapped_};
+    node_.clear();
+    node_facts_.clear();
+    section_annotated_ = false;
+    // Unchecked, as before annotations were read: a bad SHB option must not lose the packets.
+    (void)for_each_option(b, 16, [&](std::uint16_t code, std::size_t v, std::uint16_t n) {
+        if (code != opt_comment) return;
+        const std::string c = b.str(v, n);
+        if (c.starts_with(node_key)) {
+            node_ = c.substr(node_key.size());
+            section_annotated_ = true;
+        } else if (c.starts_with(facts_key)) {
+            node_facts_ = c.substr(facts_key.size());
+        } else if (c.starts_with(facts_more_key)) {
+            node_facts_ += c.substr(facts_more_key.size());
+        }
+    });
+}
+
 bool CaptureFile::read_idb(std::size_t off, std::size_t body, std::size_t body_len) {
     const Bytes b{at(body), body_len, swapped_};
     if (body_len < 8) return fail("IDB" + where(off) + " too short");
@@ -392,6 +422,12 @@ bool CaptureFile::read_idb(std::size_t off, std::size_t body, std::size_t body_l
             if (code == opt_if_tsoffset && n >= 8) ts_offset = static_cast<std::int64_t>(b.u64(v));
         });
     if (!options_ok) return fail("IDB" + where(off) + ": an option overruns the block");
+    if (section_annotated_) {
+        if (const auto slash = info.name.find('/'); slash != std::string::npos) {
+            info.node = info.name.substr(0, slash);
+            info.name.erase(0, slash + 1);
+        }
+    }
     const std::uint64_t units = tsresol_units(tsresol);
     if (units == 0) {
         return fail("IDB" + where(off) + ": unsupported if_tsresol " + std::to_string(tsresol));

@@ -19,6 +19,8 @@ struct FileError {
 
 struct InterfaceInfo {
     std::string name;  // pcapng if_name; "" where the format has none (classic pcap)
+    // The node of a "<node>/<iface>" if_name in a section podtrace annotated; name is the iface.
+    std::string node;
     std::string description;
     std::uint32_t linktype = linktype::ethernet;
     std::uint32_t snaplen = 0;
@@ -47,6 +49,10 @@ public:
     // Interfaces seen so far (pcapng declares them as it goes; classic pcap has one).
     const std::vector<InterfaceInfo>& interfaces() const { return interfaces_; }
     const FileError& error() const { return error_; }
+    // podtrace's section annotations ("podtrace node=NAME", "podtrace facts=JSON" comments) of
+    // the latest section header read; empty where absent.
+    const std::string& node() const { return node_; }
+    const std::string& node_facts() const { return node_facts_; }
     std::uint64_t frames_read() const { return frames_; }
 
 private:
@@ -54,6 +60,7 @@ private:
     Next next_pcap(Frame& out);
     bool read_pcapng_block(Frame& out, bool& got_frame);
     bool read_idb(std::size_t off, std::size_t body, std::size_t body_len);
+    void read_shb_options(std::size_t body, std::size_t body_len);
     bool emit_packet(Frame& out, std::size_t off, const char* kind, std::uint32_t if_id,
                      std::uint64_t ts, std::size_t data, std::uint32_t caplen,
                      std::uint32_t origlen, std::uint32_t flags);
@@ -81,6 +88,9 @@ private:
     std::size_t section_first_if_ = 0;        // pcapng: interface ids are per section
     std::vector<std::int64_t> if_ts_offset_;  // pcapng if_tsoffset, seconds
     std::vector<std::uint64_t> if_ts_units_;  // pcapng: timestamp units per second
+    std::string node_;
+    std::string node_facts_;
+    bool section_annotated_ = false;  // the current section's SHB carried "podtrace node="
     FileError error_;
     std::uint64_t frames_ = 0;
     bool failed_ = false;  // error() is sticky: next() keeps returning Next::error

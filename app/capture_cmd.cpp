@@ -1,0 +1,315 @@
+// `podtrace capture`: live capture on the node's capture points into pcapng, like dumpcap -w.
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <expected>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "app/command.hpp"
+#include "probes/live_source.hpp"
+#include "probes/pcapng_writer.hpp"
+
+namespace podtrace::app {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct CaptureOptions {
+    probes::LiveOptions live;
+    std::vector<std::string> filter_words;
+    std::string file;
+    long long count = 0;  // 0: no limit
+    double duration_s = 0;
+    double rotate_mb = 0;
+    int rotate_s = 0;
+    std::string user;
+};
+
+std::atomic<bool> g_stop{false};
+static_assert(std::atomic<bool>::is_always_lock_free);
+
+void on_signal(int) {
+    g_stop.store(true);
+}
+
+// SA_RESETHAND: a second Ctrl-C kills at once, should draining ever hang.
+void install_handlers() {
+    struct sigaction sa {};
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESETHAND;
+    ::sigaction(SIGINT, &sa, nullptr);
+    ::sigaction(SIGTERM, &sa, nullptr);
+    // A reader that goes away (kubectl exec ... | wireshark) must be a write error, not a kill.
+    struct sigaction ign {};
+    ign.sa_handler = SIG_IGN;
+    ::sigaction(SIGPIPE, &ign, nullptr);
+}
+
+// tcpdump's names: FILE, FILE1, FILE2 ... with -C; strftime(FILE) with -G.
+std::string file_name(const std::string& pattern, bool by_time, std::time_t t, int count) {
+    std::string name = pattern;
+    if (by_time) {
+        std::tm tm{};
+        ::localtime_r(&t, &tm);
+        std::vector<char> buf(pattern.size() * 4 + 256);
+        const std::size_t n = std::strftime(buf.data(), buf.size(), pattern.c_str(), &tm);
+        if (n > 0) name.assign(buf.data(), n);
+    }
+    if (count > 0) name += std::to_string(count);
+    return name;
+}
+
+// The files written, each a complete section: SHB, then an IDB per capture point.
+class Output {
+public:
+    Output(const CaptureOptions& opt, probes::LiveSource& src, probes::SectionInfo section)
+        : opt_(opt), src_(src), section_(std::move(section)) {}
+
+    std::expected<void, probes::WriteError> open(std::time_t now) {
+        file_start_ = now;
+        auto w = probes::PcapngWriter::open(
+            file_name(opt_.file, opt_.rotate_s > 0, now, size_count_), section_);
+        if (!w) return std::unexpected(w.error());
+        writer_ = std::move(*w);
+        files_.push_back(writer_->path());
+        map_.assign(map_.size(), Mapped{});
+        // Every capture point gets its IDB up front: a silent interface is evidence too.
+        const auto stats = src_.stats();
+        for (std::uint32_t i = 0; i < stats.size(); ++i)
+            if (stats[i].attached) declare(i, stats[i].name, stats[i].linktype);
+        return {};
+    }
+
+    std::expected<void, probes::WriteError> write(const probes::Frame& f) {
+        if (opt_.rotate_mb > 0 && writer_->bytes_written() > opt_.rotate_mb * 1e6) {
+            ++size_count_;
+            if (auto r = rotate(file_start_); !r) return r;
+        }
+        if (f.interface >= map_.size() || !map_[f.interface].declared ||
+            map_[f.interface].linktype != f.linktype) {
+            // A new (or re-attached) capture point: one stats() copy per interface and file.
+            const auto stats = src_.stats();
+            const std::string name = f.interface < stats.size()
+                                         ? stats[f.interface].name
+                                         : "if" + std::to_string(f.interface);
+            declare(f.interface, name, f.linktype);
+        }
+        if (auto r = writer_->write(map_[f.interface].id, f); !r) return r;
+        Count& c = counts_[f.interface];
+        ++c.frames;
+        c.bytes += f.wirelen;
+        dirty_ = true;
+        return {};
+    }
+
+    // -G: a new file every rotate_s seconds, named by strftime at that time.
+    std::expected<void, probes::WriteError> tick(std::time_t now) {
+        if (opt_.rotate_s > 0 && now - file_start_ >= opt_.rotate_s) {
+            size_count_ = 0;
+            return rotate(now);
+        }
+        // Streams (kubectl exec ... -w -) and crash safety: nothing waits in memory over 1 s.
+        if (dirty_ && Clock::now() - last_flush_ >= std::chrono::seconds(1)) {
+            dirty_ = false;
+            last_flush_ = Clock::now();
+            return writer_->flush();
+        }
+        return {};
+    }
+
+    std::expected<void, probes::WriteError> close() {
+        if (!writer_) return {};
+        auto r = writer_->close();
+        writer_.reset();
+        return r;
+    }
+
+    struct Count {
+        std::uint64_t frames = 0;
+        std::uint64_t bytes = 0;
+    };
+    const std::vector<Count>& counts() const { return counts_; }
+    const std::vector<std::string>& files() const { return files_; }
+
+private:
+    struct Mapped {
+        bool declared = false;
+        std::uint32_t id = 0;
+        std::uint32_t linktype = 0;
+    };
+
+    void declare(std::uint32_t live_index, const std::string& name, std::uint32_t linktype) {
+        if (live_index >= map_.size()) {
+            map_.resize(live_index + 1);
+            counts_.resize(live_index + 1);
+        }
+        const auto snaplen = static_cast<std::uint32_t>(opt_.live.snaplen);
+        map_[live_index] = {true, writer_->add_interface(name, linktype, snaplen), linktype};
+    }
+
+    std::expected<void, probes::WriteError> rotate(std::time_t now) {
+        if (auto r = close(); !r) return r;
+        return open(now);
+    }
+
+    const CaptureOptions& opt_;
+    probes::LiveSource& src_;
+    probes::SectionInfo section_;
+    std::optional<probes::PcapngWriter> writer_;
+    std::vector<Mapped> map_;    // LiveSource interface index → this file's interface id
+    std::vector<Count> counts_;  // per LiveSource interface, over all files
+    std::vector<std::string> files_;
+    std::time_t file_start_ = 0;
+    int size_count_ = 0;
+    bool dirty_ = false;
+    Clock::time_point last_flush_ = Clock::now();
+};
+
+// "k8s-w1/cali1: 20 frames (1960 bytes), 0 dropped by kernel, 0 dropped by queue"
+void print_summary(const probes::LiveSource& src, const Output& out, std::ostream& err) {
+    const auto stats = src.stats();
+    const auto& counts = out.counts();
+    std::uint64_t frames = 0, kernel = 0, queue = 0;
+    for (std::size_t i = 0; i < stats.size(); ++i) {
+        const auto& s = stats[i];
+        const Output::Count c = i < counts.size() ? counts[i] : Output::Count{};
+        frames += c.frames;
+        kernel += s.kernel_drops;
+        queue += s.queue_drops;
+        err << "podtrace: " << src.node() << '/' << s.name << ": " << c.frames << " frames ("
+            << c.bytes << " bytes), " << s.kernel_drops << " dropped by kernel, " << s.queue_drops
+            << " dropped by queue";
+        if (!s.attached) err << " (detached)";
+        if (!s.error.empty()) err << " [" << s.error << ']';
+        err << '\n';
+    }
+    const auto& files = out.files();
+    err << "podtrace: " << frames << " packets captured, " << kernel << " dropped by kernel, "
+        << queue << " dropped by queue; " << files.size()
+        << (files.size() == 1 ? " file" : " files");
+    if (!files.empty()) err << ": " << files.front();
+    if (files.size() > 1) err << " ... " << files.back();
+    err << '\n';
+}
+
+int capture_command(CaptureOptions& opt, std::ostream& err) {
+    for (const auto& w : opt.filter_words)
+        opt.live.filter += (opt.live.filter.empty() ? "" : " ") + w;
+    if (opt.file == "-" && (opt.rotate_mb > 0 || opt.rotate_s > 0)) {
+        err << "podtrace: capture: -C and -G need a file name, not -w - (standard output)\n";
+        return 2;
+    }
+    if (opt.rotate_s > 0 && opt.file.find('%') == std::string::npos)
+        err << "podtrace: capture: warning: -G without a % pattern in -w rewrites " << opt.file
+            << " at every rotation (as tcpdump does)\n";
+    install_handlers();
+    // Before opening the handles (so no queue builds up) and before --user (discovery reads
+    // nftables, which needs root).
+    const std::string facts = node_facts_json();
+
+    auto src = probes::LiveSource::open(opt.live);
+    if (!src) {
+        err << "podtrace: capture: " << src.error().message << '\n';
+        return 2;
+    }
+    if (!opt.user.empty()) {
+        if (auto r = probes::drop_privileges(opt.user); !r) {
+            err << "podtrace: capture: " << r.error().message << '\n';
+            return 2;
+        }
+    }
+    // Opened as --user, as tcpdump -Z does: every rotated file gets the same owner.
+    Output out(opt, *src, {"podtrace " PODTRACE_VERSION, src->node(), facts});
+    if (auto r = out.open(std::time(nullptr)); !r) {
+        err << "podtrace: capture: " << r.error().message << '\n';
+        return 2;
+    }
+    {
+        const auto stats = src->stats();
+        err << "podtrace: capturing on " << src->node() << ':';
+        for (const auto& s : stats) err << ' ' << s.name;
+        err << " (snaplen " << opt.live.snaplen << ")"
+            << (opt.live.filter.empty() ? "" : ", filter \"" + opt.live.filter + "\"")
+            << ", writing " << (opt.file == "-" ? "to standard output" : opt.file) << '\n';
+    }
+
+    const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                             std::chrono::duration<double>(opt.duration_s));
+    bool stopping = false;
+    long long written = 0;
+    int rc = 0;
+    probes::Frame frame;
+    for (;;) {
+        if (!stopping && (g_stop.load() || (opt.duration_s > 0 && Clock::now() >= deadline))) {
+            src->stop();  // then drain: every frame captured so far goes into the file
+            stopping = true;
+        }
+        const auto r = src->next(frame, std::chrono::milliseconds(100));
+        if (r == probes::LiveSource::Next::stopped) break;
+        std::expected<void, probes::WriteError> w;
+        if (r == probes::LiveSource::Next::frame) {
+            w = out.write(frame);
+            if (w && opt.count > 0 && ++written >= opt.count) break;
+        }
+        if (w) w = out.tick(std::time(nullptr));
+        if (!w) {
+            err << "podtrace: capture: " << w.error().message << '\n';
+            rc = 1;
+            break;
+        }
+    }
+    src->stop();
+    if (auto r = out.close(); !r && rc == 0) {
+        err << "podtrace: capture: " << r.error().message << '\n';
+        rc = 1;
+    }
+    print_summary(*src, out, err);
+    return rc;
+}
+
+}  // namespace
+
+Command add_capture_command(CLI::App& cli) {
+    auto opt = std::make_shared<CaptureOptions>();
+    auto* sub = cli.add_subcommand(
+        "capture", "Capture on the node's cali* veths, Calico tunnels and NIC into pcapng");
+    sub->add_option("-i,--interface", opt->live.interfaces,
+                    "interface name or glob, repeatable (default: cali*, the Calico tunnels "
+                    "present and the default-route NIC)")
+        ->allow_extra_args(false);
+    sub->add_option("-w,--write", opt->file, "pcapng file to write; - for standard output")
+        ->required();
+    sub->add_option("-s,--snaplen", opt->live.snaplen,
+                    "bytes kept per packet (default 512: every header; 0 = 262144, whole packets)")
+        ->check(CLI::NonNegativeNumber);
+    sub->add_option("-B,--buffer-size", opt->live.buffer_kib, "kernel buffer per interface, KiB")
+        ->check(CLI::PositiveNumber);
+    sub->add_option("-c,--count", opt->count, "stop after this many packets")
+        ->check(CLI::PositiveNumber);
+    sub->add_option("--duration", opt->duration_s, "stop after this many seconds")
+        ->check(CLI::PositiveNumber);
+    sub->add_option("-C,--file-size", opt->rotate_mb,
+                    "start a new file (FILE1, FILE2...) when this one exceeds MB million bytes")
+        ->check(CLI::PositiveNumber);
+    sub->add_option("-G,--rotate-seconds", opt->rotate_s,
+                    "start a new file every N seconds; FILE may hold strftime % patterns")
+        ->check(CLI::PositiveNumber);
+    sub->add_option("--node", opt->live.node,
+                    "node name for the capture points (default: hostname)");
+    sub->add_option("--user", opt->user, "switch to this user once the interfaces are open");
+    sub->add_option("filter", opt->filter_words, "BPF filter, as tcpdump takes it (after --)");
+    return {sub, [opt] {
+                if (opt->live.snaplen == 0) opt->live.snaplen = 262144;  // as tcpdump -s 0
+                return capture_command(*opt, std::cerr);
+            }};
+}
+
+}  // namespace podtrace::app

@@ -1,0 +1,83 @@
+#pragma once
+// Writes pcapng (host byte order, nanosecond timestamps) to a file or to standard output ("-"):
+// one section whose header names the node it was captured on, one interface per capture point
+// named "<node>/<interface>", added as they appear. Hand-written: libpcap cannot write pcapng.
+#include <cstdint>
+#include <expected>
+#include <string>
+#include <vector>
+
+#include "probes/frame.hpp"
+
+namespace podtrace::probes {
+
+struct WriteError {
+    std::string message;  // names the file and what failed
+};
+
+struct SectionInfo {
+    std::string userappl;    // shb_userappl, e.g. "podtrace 0.1.0"
+    std::string node;        // "podtrace node=<node>" comment; the interface name prefix
+    std::string node_facts;  // JSON; "" writes no facts comment
+};
+
+class PcapngWriter {
+public:
+    // Creates or truncates `path`; "-" writes to standard output (a duplicate of fd 1).
+    static std::expected<PcapngWriter, WriteError> open(const std::string& path,
+                                                        const SectionInfo& section);
+    // Takes ownership of `fd`; `name` is what error messages call it.
+    static std::expected<PcapngWriter, WriteError> from_fd(int fd, const std::string& name,
+                                                           const SectionInfo& section);
+
+    PcapngWriter(PcapngWriter&&) noexcept;
+    PcapngWriter& operator=(PcapngWriter&&) noexcept;
+    PcapngWriter(const PcapngWriter&) = delete;
+    PcapngWriter& operator=(const PcapngWriter&) = delete;
+    ~PcapngWriter();  // closes without reporting: call close() to learn whether all was written
+
+    // Declares a capture point; returns its id for write(). `name` is the bare interface name.
+    std::uint32_t add_interface(const std::string& name, std::uint32_t linktype,
+                                std::uint32_t snaplen);
+    std::uint32_t interface_count() const { return static_cast<std::uint32_t>(ifs_.size()); }
+
+    // Buffers one frame (Frame::interface is ignored: `if_id` says where it was seen). Errors are
+    // sticky: once a write failed every later call reports it.
+    std::expected<void, WriteError> write(std::uint32_t if_id, const Frame& frame);
+    // Hands everything buffered to the kernel.
+    std::expected<void, WriteError> flush();
+    // Flushes and closes; the writer is unusable afterwards.
+    std::expected<void, WriteError> close();
+
+    const std::string& path() const { return path_; }
+    std::uint64_t bytes_written() const { return bytes_; }  // buffered ones included
+    std::uint64_t frames_written() const { return frames_; }
+
+private:
+    PcapngWriter() = default;
+    void put_shb(const SectionInfo& section);
+    bool reserve(std::size_t n);  // makes room for n bytes, flushing first when needed
+    void put_u16(std::uint16_t v);
+    void put_u32(std::uint32_t v);
+    void put_bytes(const void* p, std::size_t n);
+    void put_pad();
+    void put_option(std::uint16_t code, const void* p, std::size_t n);
+    std::expected<void, WriteError> failed() const { return std::unexpected(error_); }
+    bool set_error(const std::string& what, int err);
+
+    struct Interface {
+        std::uint32_t linktype;
+    };
+    std::string path_;
+    std::string node_;
+    int fd_ = -1;
+    std::vector<std::uint8_t> buf_;  // the reused write buffer
+    std::size_t len_ = 0;
+    std::vector<Interface> ifs_;
+    std::uint64_t bytes_ = 0;
+    std::uint64_t frames_ = 0;
+    bool failed_ = false;
+    WriteError error_;
+};
+
+}  // namespace podtrace::probes
