@@ -216,8 +216,8 @@ int decode_command(const DecodeOptions& opt, std::ostream& out, std::ostream& er
             ++printed;
             const auto& ifs = file->interfaces();
             while (points.size() < ifs.size())  // pcapng declares interfaces as it goes
-                points.push_back(probes::capture_point(spec, ifs[points.size()].node,
-                                                       ifs[points.size()].name));
+                points.push_back(
+                    probes::capture_point(spec, ifs[points.size()].node, ifs[points.size()].name));
             const probes::CapturePoint& at = points[frame.interface];
             if (opt.json) {
                 out << frame_json(d, spec.path, file->frames_read(), at).dump() << '\n';

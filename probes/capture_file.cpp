@@ -1,5 +1,7 @@
 #include "probes/capture_file.hpp"
 
+#include "probes/pcapng_format.hpp"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -25,20 +27,7 @@ constexpr std::uint32_t pcap_linktype_mask = 0x03ffffff;
 constexpr std::uint32_t max_caplen = 256u << 20;
 constexpr std::size_t read_chunk = 64u << 10;
 
-constexpr std::uint32_t block_shb = 0x0a0d0d0a;  // a palindrome: readable before the byte order is
-constexpr std::uint32_t byte_order_magic = 0x1a2b3c4d;
-constexpr std::uint32_t block_idb = 1;
-constexpr std::uint32_t block_pb = 2;
-constexpr std::uint32_t block_spb = 3;
-constexpr std::uint32_t block_epb = 6;
-
-constexpr std::uint16_t opt_endofopt = 0;
-constexpr std::uint16_t opt_comment = 1;
-constexpr std::uint16_t opt_if_name = 2;
-constexpr std::uint16_t opt_if_description = 3;
-constexpr std::uint16_t opt_if_tsresol = 9;
-constexpr std::uint16_t opt_if_tsoffset = 14;
-constexpr std::uint16_t opt_epb_flags = 2;  // pack_flags in the obsolete PB has the same code
+using namespace pcapng;
 
 __extension__ typedef __int128 int128;
 
@@ -67,10 +56,6 @@ struct Bytes {
         return {p, std::find(p, p + len, '\0')};
     }
 };
-
-std::size_t pad4(std::size_t n) {
-    return (n + 3) & ~std::size_t{3};
-}
 
 std::string hex32(std::uint32_t v) {
     char buf[16];
@@ -383,10 +368,6 @@ bool CaptureFile::read_pcapng_block(Frame& out, bool& got_frame) {
 }
 
 void CaptureFile::read_shb_options(std::size_t body, std::size_t body_len) {
-    // probes/pcapng_writer.cpp writes these; facts too long for one option go on in "facts+=".
-    static constexpr std::string_view node_key = "podtrace node=";
-    static constexpr std::string_view facts_key = "podtrace facts=";
-    static constexpr std::string_view facts_more_key = "podtrace facts+=";
     const Bytes b{at(body), body_len, swapped_};
     node_.clear();
     node_facts_.clear();

@@ -18,26 +18,26 @@ struct LiveOptions {
     // (tunl0, vxlan.calico, vxlan-v6.calico, wireguard.cali, wg-v6.cali) and the NIC that
     // holds the default route.
     std::vector<std::string> interfaces;
-    std::string filter;                 // BPF, compiled per handle for its link type
+    std::string filter;  // BPF, compiled per handle for its link type
     // Headers are what tracing needs: 512 bytes hold Ethernet + IPv4 + UDP + VXLAN + Ethernet +
     // IPv6 with extension headers + TCP with options + the 16 payload bytes the fingerprint
     // reads. Full packets in immediate mode fill a 4 MiB ring with 32 GSO frames and drop
     // (bench/capture_bench.sh: 153-343 drops per 64 MiB transfer at 262144, 0 at 512).
     int snaplen = 512;
-    int buffer_kib = 4096;              // kernel ring per handle
-    std::size_t queue_frames = 65536;   // bounded queue between capture and consumer
-    std::string node;                   // node name for capture points; "" = hostname
+    int buffer_kib = 4096;             // kernel ring per handle
+    std::size_t queue_frames = 65536;  // bounded queue between capture and consumer
+    std::string node;                  // node name for capture points; "" = hostname
 };
 
 struct InterfaceStats {
     std::string name;
     std::uint32_t linktype = 0;
-    bool attached = false;          // false once the interface vanished
-    std::uint64_t frames = 0;       // handed to the consumer
+    bool attached = false;     // false once the interface vanished
+    std::uint64_t frames = 0;  // handed to the consumer
     std::uint64_t bytes = 0;
-    std::uint64_t kernel_drops = 0; // pcap_stats ps_drop + ps_ifdrop
-    std::uint64_t queue_drops = 0;  // the consumer fell behind and the queue was full
-    std::string error;              // why it could not be (re)attached, e.g. after --user
+    std::uint64_t kernel_drops = 0;  // pcap_stats ps_drop + ps_ifdrop
+    std::uint64_t queue_drops = 0;   // the consumer fell behind and the queue was full
+    std::string error;               // why it could not be (re)attached, e.g. after --user
 };
 
 struct LiveError {

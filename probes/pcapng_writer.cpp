@@ -1,5 +1,7 @@
 #include "probes/pcapng_writer.hpp"
 
+#include "probes/pcapng_format.hpp"
+
 #include <fcntl.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -12,27 +14,11 @@
 namespace podtrace::probes {
 namespace {
 
-constexpr std::uint32_t block_shb = 0x0a0d0d0a;
-constexpr std::uint32_t block_idb = 1;
-constexpr std::uint32_t block_epb = 6;
-constexpr std::uint32_t byte_order_magic = 0x1a2b3c4d;
-constexpr std::uint16_t opt_endofopt = 0;
-constexpr std::uint16_t opt_comment = 1;
-constexpr std::uint16_t opt_shb_os = 3;
-constexpr std::uint16_t opt_shb_userappl = 4;
-constexpr std::uint16_t opt_if_name = 2;
-constexpr std::uint16_t opt_if_tsresol = 9;
-constexpr std::uint16_t opt_epb_flags = 2;
+using namespace pcapng;
+
 constexpr std::size_t buffer_size = 1u << 20;
 // An option value holds at most 65535 bytes; longer facts go on in "facts+=" comments.
 constexpr std::size_t max_option = 65535;
-constexpr char node_prefix[] = "podtrace node=";
-constexpr char facts_prefix[] = "podtrace facts=";
-constexpr char facts_more_prefix[] = "podtrace facts+=";
-
-std::size_t pad4(std::size_t n) {
-    return (n + 3) & ~std::size_t{3};
-}
 
 std::size_t option_size(std::size_t value_len) {
     return 4 + pad4(value_len);
@@ -50,7 +36,7 @@ std::vector<std::string> facts_comments(const std::string& facts) {
     std::size_t pos = 0;
     bool first = true;
     while (first || pos < facts.size()) {
-        const std::string prefix = first ? facts_prefix : facts_more_prefix;
+        const std::string prefix(first ? facts_key : facts_more_key);
         std::size_t n = std::min(facts.size() - pos, max_option - prefix.size());
         while (pos + n < facts.size() && n > 0 &&
                (static_cast<unsigned char>(facts[pos + n]) & 0xc0) == 0x80)
@@ -112,7 +98,7 @@ PcapngWriter::~PcapngWriter() {
 void PcapngWriter::put_shb(const SectionInfo& section) {
     std::vector<std::string> comments;
     // Without a node the reader must not split interface names at '/'.
-    if (!section.node.empty()) comments.push_back(node_prefix + section.node);
+    if (!section.node.empty()) comments.push_back(std::string(node_key) + section.node);
     if (!section.node_facts.empty()) {
         auto facts = facts_comments(section.node_facts);
         comments.insert(comments.end(), facts.begin(), facts.end());

@@ -1,4 +1,5 @@
 #include "probes/capture_file.hpp"
+#include "test_util.hpp"
 
 #include <stdlib.h>
 #include <unistd.h>
@@ -30,8 +31,12 @@ using Bytes = std::vector<std::uint8_t>;
 // Counts every allocation in the binary so a test can assert that next() makes none. Not under
 // ASan, which owns operator new itself.
 namespace {
+
+using podtrace::test::have;
+using podtrace::test::run;
+using podtrace::test::shell_quote;
 std::atomic<std::size_t> g_allocations{0};
-}
+}  // namespace
 #ifdef __SANITIZE_ADDRESS__
 constexpr bool counting_allocations = false;
 #else
@@ -749,31 +754,6 @@ TEST_CASE("next() does not allocate", "[capture_file]") {
 // --- the public captures, against Wireshark's capinfos and tshark ---------------------
 
 namespace {
-
-std::string shell_quote(const std::string& s) {
-    std::string out = "'";
-    for (const char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    return out + "'";
-}
-
-// Runs a shell command and returns its standard output; `ok` is false on a non-zero exit.
-std::string run(const std::string& cmd, bool& ok) {
-    std::string out;
-    FILE* p = ::popen(cmd.c_str(), "r");
-    if (p == nullptr) {
-        ok = false;
-        return out;
-    }
-    char buf[4096];
-    std::size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-    ok = ::pclose(p) == 0;
-    return out;
-}
-
-bool have(const char* tool) {
-    return std::system((std::string("command -v ") + tool + " >/dev/null 2>&1").c_str()) == 0;
-}
 
 std::string trim(std::string_view s) {
     const auto b = s.find_first_not_of(" \t");

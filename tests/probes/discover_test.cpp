@@ -1,4 +1,5 @@
 #include "probes/discover.hpp"
+#include "test_util.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -22,9 +23,7 @@ using namespace podtrace::probes;
 
 namespace {
 
-int sh(const std::string& cmd) {
-    return std::system((cmd + " >/dev/null 2>&1").c_str());
-}
+using podtrace::test::sh;
 
 // Namespaces the test creates and always removes; `ok` is false where they cannot be made.
 struct Netns {
@@ -32,7 +31,7 @@ struct Netns {
     std::vector<std::string> cleanup;  // run before the namespaces go
     bool ok = true;
     explicit Netns(std::vector<std::string> n) : names(std::move(n)) {
-        for (const auto& name : names) ok = ok && sh("ip netns add " + name) == 0;
+        for (const auto& name : names) ok = ok && sh("ip netns add " + name);
     }
     ~Netns() {
         for (const auto& c : cleanup) sh(c);
@@ -45,7 +44,7 @@ bool live_allowed(const char* what) {
         WARN(what << ": skipped, needs root (network namespaces)");
         return false;
     }
-    if (sh("command -v ip") != 0) {
+    if (!sh("command -v ip")) {
         WARN(what << ": skipped, `ip` (iproute2) is not installed");
         return false;
     }
@@ -161,7 +160,7 @@ TEST_CASE("discover() reads a Calico-like node namespace exactly", "[live][disco
         return;
     }
     ns.cleanup.push_back("ip -n " + n + " tuntap del tunl0 mode tun");
-    bool have_iptables = sh("command -v iptables") == 0;
+    bool have_iptables = sh("command -v iptables");
     std::string ipn = "ip -n " + n + " ";
     std::vector<std::string> setup{
         // No IPv6 link-local addresses: keeps the address lists exact.
@@ -204,7 +203,7 @@ TEST_CASE("discover() reads a Calico-like node namespace exactly", "[live][disco
     }
     for (const auto& c : setup) {
         INFO(c);
-        REQUIRE(sh(c) == 0);
+        REQUIRE(sh(c));
     }
 
     // Operational state follows carrier through linkwatch, which may lag a moment.
@@ -312,7 +311,7 @@ TEST_CASE("discover() reads a Calico-like node namespace exactly", "[live][disco
           std::vector<std::string>{"ip saddr 172.16.0.0/16", "ip daddr != 172.16.0.0/16"});
 
     // Without the chain the answer is "none" with a reason, never a guess.
-    REQUIRE(sh("ip netns exec " + b + " true") == 0);
+    REQUIRE(sh("ip netns exec " + b + " true"));
     auto bare = in_netns(b, [] { return discover(); });
     REQUIRE(bare);
     CHECK_FALSE(bare->nat_outgoing);
@@ -324,7 +323,7 @@ TEST_CASE("discover() reads a Calico-like node namespace exactly", "[live][disco
 
 TEST_CASE("conntrack_lookup returns the MASQUERADE mapping", "[live][discover]") {
     if (!live_allowed("conntrack")) return;
-    if (sh("command -v iptables") != 0) {
+    if (!sh("command -v iptables")) {
         WARN("conntrack: skipped, iptables not installed (scripts/install-deps)");
         return;
     }
@@ -351,7 +350,7 @@ TEST_CASE("conntrack_lookup returns the MASQUERADE mapping", "[live][discover]")
              "ip netns exec " + c + " iptables -t nat -A POSTROUTING -j cali-nat-outgoing",
          }) {
         INFO(cmd);
-        REQUIRE(sh(cmd) == 0);
+        REQUIRE(sh(cmd));
     }
     // One TCP exchange from the "pod" address 172.16.158.1 to the server namespace, then the
     // lookup in the client namespace where the conntrack entry lives.

@@ -1,5 +1,6 @@
 // Live capture in network namespaces the tests make themselves (root only; skipped otherwise).
 #include "probes/live_source.hpp"
+#include "test_util.hpp"
 
 #include <fcntl.h>
 #include <sched.h>
@@ -20,9 +21,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-bool sh(const std::string& cmd) {
-    return std::system((cmd + " >/dev/null 2>&1").c_str()) == 0;
-}
+using podtrace::test::run;
+using podtrace::test::sh;
 
 std::string pid_s() {
     return std::to_string(::getpid());

@@ -1,4 +1,5 @@
 #include "probes/pcapng_writer.hpp"
+#include "test_util.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -26,6 +27,10 @@ namespace linktype = podtrace::probes::linktype;
 using Bytes = std::vector<std::uint8_t>;
 
 namespace {
+
+using podtrace::test::have;
+using podtrace::test::run;
+using podtrace::test::shell_quote;
 
 static_assert(!std::is_copy_constructible_v<PcapngWriter>);
 static_assert(std::is_nothrow_move_constructible_v<PcapngWriter>);
@@ -95,30 +100,6 @@ void check_frames(CaptureFile& file, const std::vector<Expected>& want,
         CHECK(f.direction == e.direction);
         CHECK(Bytes(f.bytes.begin(), f.bytes.end()) == e.bytes);
     }
-}
-
-std::string shell_quote(const std::string& s) {
-    std::string out = "'";
-    for (const char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    return out + "'";
-}
-
-std::string run(const std::string& cmd, bool& ok) {
-    std::string out;
-    FILE* p = ::popen(cmd.c_str(), "r");
-    if (p == nullptr) {
-        ok = false;
-        return out;
-    }
-    char buf[4096];
-    std::size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-    ok = ::pclose(p) == 0;
-    return out;
-}
-
-bool have(const char* tool) {
-    return std::system((std::string("command -v ") + tool + " >/dev/null 2>&1").c_str()) == 0;
 }
 
 Bytes read_all(const std::string& path) {
