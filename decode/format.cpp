@@ -71,10 +71,14 @@ const char* icmp6_name(std::uint8_t type, std::uint8_t code) {
         case 4: return "parameter problem";
         case 128: return "echo request";
         case 129: return "echo reply";
+        case 130: return "multicast listener query";
+        case 131: return "multicast listener report";
+        case 132: return "multicast listener done";
         case 133: return "router solicitation";
         case 134: return "router advertisement";
         case 135: return "neighbor solicitation";
         case 136: return "neighbor advertisement";
+        case 143: return "MLDv2 report";
         default: return nullptr;
     }
 }
