@@ -1,0 +1,148 @@
+#include "trace/correlate.hpp"
+
+#include <algorithm>
+
+namespace podtrace::trace {
+
+int path_rank(const Sighting& s, bool transmit) {
+    switch (s.at.kind) {
+        case PointKind::pod_veth:
+            if (s.direction == probes::Direction::inbound) return 0;  // from the pod
+            if (s.direction == probes::Direction::outbound) return 4;
+            return transmit ? 0 : 4;
+        case PointKind::nic: return transmit ? 3 : 1;
+        case PointKind::ipip_tunnel:
+        case PointKind::vxlan_tunnel:
+        case PointKind::wireguard: return 2;
+    }
+    return 2;
+}
+
+namespace {
+
+// Same direction of travel: one end kept, as a NAT rewrites one side, never both. A reversed
+// copy (a reply with the same invariant fields) keeps neither.
+bool consistent(const Path& p, const Sighting& s) {
+    return std::ranges::any_of(p.sightings, [&](const Sighting& x) {
+        return x.ip_version == s.ip_version && (x.src == s.src || x.dst == s.dst);
+    });
+}
+
+bool transmitting(const Path& p, const Sighting& s) {
+    if (s.at.kind != PointKind::pod_veth && s.direction != probes::Direction::unknown)
+        return s.direction == probes::Direction::outbound;
+    return std::ranges::any_of(p.sightings, [&](const Sighting& o) {
+        return o.at.node == s.at.node && o.at.kind == PointKind::pod_veth && o.ts_ns < s.ts_ns;
+    });
+}
+
+void insert_in_order(Path& p, const Sighting& s) {
+    const bool tx = transmitting(p, s);
+    const int rank = path_rank(s, tx);
+    auto pos = p.sightings.end();
+    while (pos != p.sightings.begin()) {
+        const Sighting& prev = *(pos - 1);
+        const bool after =
+            prev.ts_ns > s.ts_ns ||
+            (prev.ts_ns == s.ts_ns && prev.at.node == s.at.node && path_rank(prev, tx) > rank);
+        if (!after) break;
+        --pos;
+    }
+    p.sightings.insert(pos, s);
+}
+
+}  // namespace
+
+void Correlator::emit_alone(const Sighting& s) {
+    Path p;
+    p.sightings.push_back(s);
+    done_.push_back(std::move(p));
+    ++stats_.paths;
+}
+
+void Correlator::retire_front() {
+    Group& g = groups_.front();
+    const std::uint64_t fp = g.path.sightings.front().fingerprint;
+    if (auto it = newest_.find(fp); it != newest_.end() && it->second == base_) newest_.erase(it);
+    done_.push_back(std::move(g.path));
+    ++stats_.paths;
+    groups_.pop_front();
+    ++base_;
+}
+
+void Correlator::evict_before(std::int64_t cutoff) {
+    while (!groups_.empty() && groups_.front().first_ts < cutoff) retire_front();
+}
+
+void Correlator::add(const Sighting& s) {
+    ++stats_.sightings;
+    if (s.ts_ns < now_)
+        ++stats_.out_of_order;
+    else
+        now_ = s.ts_ns;
+    if (std::int64_t cutoff; !__builtin_sub_overflow(now_, opt_.window_ns, &cutoff))
+        evict_before(cutoff);
+    if (s.fingerprint == 0 || s.partial) {
+        ++(s.fingerprint == 0 ? stats_.no_fingerprint : stats_.partial);
+        emit_alone(s);
+        return;
+    }
+
+    // Candidates: in-flight packets with this fingerprint, going the same way, not yet seen at
+    // this point. The nearest in time wins; more than one candidate is counted as ambiguous.
+    Group* best = nullptr;
+    std::int64_t best_gap = 0;
+    int candidates = 0;
+    bool repeat = false, other_way = false;
+    const auto it = newest_.find(s.fingerprint);
+    const std::uint64_t head = it == newest_.end() ? kNoGroup : it->second;
+    for (Group* g = group(head); g; g = group(g->older)) {
+        if (std::ranges::any_of(g->path.sightings,
+                                [&](const Sighting& o) { return o.at == s.at; })) {
+            repeat = true;
+            continue;
+        }
+        if (!consistent(g->path, s)) {
+            other_way = true;
+            continue;
+        }
+        ++candidates;
+        const std::int64_t gap = now_ - g->last_ts;  // groups hold no sighting later than now_
+        if (best && gap >= best_gap) continue;       // ties: the newer packet, met first
+        best = g;
+        best_gap = gap;
+    }
+    if (best) {
+        if (candidates > 1) {
+            ++stats_.ambiguous;
+            best->path.ambiguous = true;
+        }
+        ++stats_.matched;
+        insert_in_order(best->path, s);
+        best->last_ts = std::max(best->last_ts, s.ts_ns);
+        return;
+    }
+    if (repeat) ++stats_.repeats;
+    if (other_way) ++stats_.other_way;
+    Group& g = groups_.emplace_back();
+    g.path.sightings.reserve(4);
+    g.path.sightings.push_back(s);
+    g.first_ts = g.last_ts = s.ts_ns;
+    const std::uint64_t seq = base_ + groups_.size() - 1;
+    g.older = head;
+    newest_.insert_or_assign(s.fingerprint, seq);
+    stats_.peak_in_flight = std::max(stats_.peak_in_flight, groups_.size());
+}
+
+void Correlator::finish() {
+    while (!groups_.empty()) retire_front();
+    newest_.clear();
+}
+
+std::vector<Path> Correlator::drain() {
+    std::vector<Path> out;
+    out.swap(done_);
+    return out;
+}
+
+}  // namespace podtrace::trace

@@ -1,0 +1,87 @@
+#pragma once
+// Groups the sightings of one packet (same fingerprint, inside a time window) into a Path.
+#include <cstdint>
+#include <deque>
+#include <unordered_map>
+#include <vector>
+
+#include "trace/sighting.hpp"
+
+namespace podtrace::trace {
+
+struct Path {
+    std::vector<Sighting> sightings;  // in path order: time, then the path model on ties
+    // Another in-flight packet could have taken one of these sightings (a collision).
+    bool ambiguous = false;
+};
+
+struct CorrelatorOptions {
+    // A packet's sightings all fall this close after its first (>= 0).
+    std::int64_t window_ns = 2'000'000'000;
+};
+
+struct CorrelatorStats {
+    std::uint64_t sightings = 0;
+    std::uint64_t no_fingerprint = 0;  // not matched: emitted alone
+    std::uint64_t partial = 0;         // fingerprint cut by the snaplen: emitted alone
+    std::uint64_t matched = 0;         // joined a packet already in flight
+    std::uint64_t repeats = 0;         // same fingerprint again at the same point: a new packet
+    // Same fingerprint in flight but sharing neither address: another packet, kept apart.
+    std::uint64_t other_way = 0;
+    std::uint64_t ambiguous = 0;     // several in-flight packets could take a sighting
+    std::uint64_t out_of_order = 0;  // earlier than one already fed; handled as if at that time
+    std::uint64_t paths = 0;
+    std::size_t peak_in_flight = 0;
+};
+
+// Feed sightings in timestamp order, as a merged capture gives them (CaptureFile per file,
+// merged by ts). A packet stays in flight until a sighting arrives more than the window after
+// its first; then its Path is finished and drain() hands it over. finish() ends the input.
+// Memory: one entry per packet in flight, so bounded by the packet rate times the window.
+class Correlator {
+public:
+    explicit Correlator(CorrelatorOptions opt = {}) : opt_(opt) {}
+
+    void add(const Sighting& s);
+    // Finishes every packet still in flight (end of input).
+    void finish();
+    // The paths finished so far, in the order they finished; clears them.
+    std::vector<Path> drain();
+
+    std::size_t in_flight() const { return groups_.size(); }
+    const CorrelatorStats& stats() const { return stats_; }
+    const CorrelatorOptions& options() const { return opt_; }
+
+private:
+    struct Group {
+        Path path;
+        std::int64_t first_ts = 0;
+        std::int64_t last_ts = 0;
+        std::uint64_t older = kNoGroup;  // previous in-flight group with the same fingerprint
+    };
+    static constexpr std::uint64_t kNoGroup = ~std::uint64_t{0};
+
+    void evict_before(std::int64_t ts);
+    void retire_front();
+    Group* group(std::uint64_t seq) {
+        return seq == kNoGroup || seq < base_ ? nullptr : &groups_[seq - base_];
+    }
+    void emit_alone(const Sighting& s);
+
+    CorrelatorOptions opt_;
+    CorrelatorStats stats_;
+    // Groups in the order they were opened (so by first_ts); seq = base_ + index.
+    std::deque<Group> groups_;
+    std::uint64_t base_ = 0;
+    std::unordered_map<std::uint64_t, std::uint64_t> newest_;  // fingerprint -> newest group seq
+    std::vector<Path> done_;
+    std::int64_t now_ = INT64_MIN;
+};
+
+// Where a sighting stands on its node's path, for sightings with the same timestamp: a packet
+// leaves a pod by veth, tunnel, NIC; it arrives by NIC, tunnel (the kernel keeps the NIC's
+// receive timestamp on decapsulation), veth.
+// `transmit`: the packet left a pod on this node (else it arrived from the wire).
+int path_rank(const Sighting& s, bool transmit);
+
+}  // namespace podtrace::trace

@@ -1,0 +1,177 @@
+#include "trace/sighting.hpp"
+
+#include <algorithm>
+
+namespace podtrace::trace {
+
+using decode::Layer;
+using decode::Proto;
+
+PointKind point_kind(std::string_view i) {
+    if (i.starts_with("cali")) return PointKind::pod_veth;
+    if (i == "tunl0") return PointKind::ipip_tunnel;
+    if (i == "vxlan.calico" || i == "vxlan-v6.calico") return PointKind::vxlan_tunnel;
+    if (i == "wireguard.cali" || i == "wg-v6.cali") return PointKind::wireguard;
+    return PointKind::nic;
+}
+
+const char* point_kind_name(PointKind k) {
+    switch (k) {
+        case PointKind::pod_veth: return "pod-veth";
+        case PointKind::ipip_tunnel: return "ipip-tunnel";
+        case PointKind::vxlan_tunnel: return "vxlan-tunnel";
+        case PointKind::wireguard: return "wireguard";
+        case PointKind::nic: return "nic";
+    }
+    return "?";
+}
+
+const char* encap_name(Encap e) {
+    switch (e) {
+        case Encap::none: return "none";
+        case Encap::ipip: return "IPIP";
+        case Encap::vxlan: return "VXLAN";
+        case Encap::wireguard: return "WireGuard";
+        case Encap::geneve: return "Geneve";
+        case Encap::gre: return "GRE";
+    }
+    return "?";
+}
+
+std::uint16_t Names::intern(std::string_view name) {
+    std::string key(name);
+    if (auto it = ids_.find(key); it != ids_.end()) return it->second;
+    if (names_.size() >= kOverflow) return kOverflow;
+    const auto id = static_cast<std::uint16_t>(names_.size());
+    names_.push_back(key);
+    ids_.emplace(std::move(key), id);
+    return id;
+}
+
+const std::string& Names::name(std::uint16_t id) const {
+    static const std::string overflow = "(too many names)";
+    return id < names_.size() ? names_[id] : overflow;
+}
+
+PointId make_point(Names& names, std::string_view node, std::string_view interface) {
+    return PointId{names.intern(node), names.intern(interface), point_kind(interface)};
+}
+
+bool sightable(const decode::Decoded& d) {
+    return d.inner_ip != decode::kNone || d.arp != decode::kNone;
+}
+
+namespace {
+
+constexpr decode::Mac kCaliMac{0xee, 0xee, 0xee, 0xee, 0xee, 0xee};
+
+bool is_ip(Proto p) {
+    return p == Proto::ipv4 || p == Proto::ipv6;
+}
+
+// The outermost tunnel, and the outermost IP header that carries it.
+void read_encap(const decode::Decoded& d, Sighting& s) {
+    int outer = -1;
+    for (int i = 0; i < d.nlayers; ++i) {
+        const Layer& l = d.layers[i];
+        if (l.quoted) break;
+        Encap e = Encap::none;
+        if (is_ip(l.proto)) {
+            if (outer < 0) {
+                outer = i;
+                continue;
+            }
+            e = Encap::ipip;  // an IP header right inside another one
+        }
+        if (l.proto == Proto::vxlan) {
+            e = Encap::vxlan;
+            s.tunnel_id = l.vxlan.vni;
+        }
+        if (l.proto == Proto::geneve) {
+            e = Encap::geneve;
+            s.tunnel_id = l.geneve.vni;
+        }
+        if (l.proto == Proto::gre) {
+            e = Encap::gre;
+            s.tunnel_id = l.gre.key;
+        }
+        if (l.proto == Proto::wireguard) {
+            e = Encap::wireguard;
+            s.wg_type = l.wg.type;
+            s.tunnel_id = l.wg.type == 1 ? l.wg.sender : l.wg.receiver;
+            s.wg_counter = l.wg.counter;
+        }
+        if (e == Encap::none || outer < 0) continue;
+        s.encap = e;
+        const decode::IpL& ip = d.layers[outer].ip;
+        s.outer_src = ip.src;
+        s.outer_dst = ip.dst;
+        s.outer_version = ip.version;
+        return;
+    }
+}
+
+probes::Direction veth_direction(const decode::Decoded& d) {
+    for (int i = 0; i < d.nlayers; ++i) {
+        const Layer& l = d.layers[i];
+        if (l.proto != Proto::ethernet) continue;
+        if (l.eth.dst == kCaliMac) return probes::Direction::inbound;
+        if (l.eth.src == kCaliMac) return probes::Direction::outbound;
+        break;
+    }
+    return probes::Direction::unknown;
+}
+
+}  // namespace
+
+Sighting make_sighting(const decode::Decoded& d, PointId at) {
+    Sighting s;
+    s.ts_ns = d.ts_ns;
+    s.ts_digits = d.ts_digits;
+    s.fingerprint = d.fingerprint;
+    s.partial = d.fingerprint_partial;
+    s.at = at;
+    s.direction = d.direction;
+    if (s.direction == probes::Direction::unknown && at.kind == PointKind::pod_veth)
+        s.direction = veth_direction(d);
+    if (const Layer* ip = d.inner_ip_layer()) {
+        s.src = ip->ip.src;
+        s.dst = ip->ip.dst;
+        s.ip_version = ip->ip.version;
+        s.proto = ip->ip.proto;
+        s.ttl = ip->ip.ttl;
+        s.ip_id = ip->ip.id;
+        s.length = ip->ip.total_len;
+    } else if (d.arp != decode::kNone) {
+        const decode::ArpL& arp = d.layers[d.arp].arp;
+        std::copy(arp.spa.begin(), arp.spa.end(), s.src.begin());
+        std::copy(arp.tpa.begin(), arp.tpa.end(), s.dst.begin());
+        s.length = 28;
+    }
+    if (const Layer* l4 = d.inner_l4_layer()) {
+        switch (l4->proto) {
+            case Proto::tcp:
+                s.sport = l4->tcp.sport;
+                s.dport = l4->tcp.dport;
+                s.tcp_flags = l4->tcp.flags;
+                s.has_ports = true;
+                break;
+            case Proto::udp:
+                s.sport = l4->udp.sport;
+                s.dport = l4->udp.dport;
+                s.has_ports = true;
+                break;
+            case Proto::icmp:
+            case Proto::icmpv6:
+                s.icmp_type = l4->icmp.type;
+                s.icmp_code = l4->icmp.code;
+                if (!l4->icmp.is_error) s.sport = l4->icmp.id;
+                break;
+            default: break;
+        }
+    }
+    read_encap(d, s);
+    return s;
+}
+
+}  // namespace podtrace::trace
