@@ -22,21 +22,6 @@ void hex32(std::string& out, std::uint32_t v) {
     out += buf;
 }
 
-void tcp_flags(std::string& out, std::uint16_t f) {
-    out += '[';
-    std::size_t start = out.size();
-    if (f & 0x02) out += 'S';
-    if (f & 0x01) out += 'F';
-    if (f & 0x04) out += 'R';
-    if (f & 0x08) out += 'P';
-    if (f & 0x20) out += 'U';
-    if (f & 0x40) out += 'E';
-    if (f & 0x80) out += 'W';
-    if (f & 0x10) out += '.';
-    if (out.size() == start) out += "none";
-    out += ']';
-}
-
 const char* icmp4_name(std::uint8_t type, std::uint8_t code) {
     switch (type) {
         case 0: return "echo reply";
@@ -144,7 +129,7 @@ void icmp_part(const Layer& l, std::string& out) {
     const IcmpL& c = l.icmp;
     bool v6 = l.proto == Proto::icmpv6;
     out += v6 ? " ICMP6 " : " ICMP ";
-    const char* name = v6 ? icmp6_name(c.type, c.code) : icmp4_name(c.type, c.code);
+    const char* name = icmp_type_name(v6, c.type, c.code);
     if (name) {
         out += name;
     } else {
@@ -196,6 +181,25 @@ void wireguard_part(const WireguardL& w, std::string& out) {
 }
 
 }  // namespace
+
+void format_tcp_flags(std::uint16_t f, std::string& out) {
+    out += '[';
+    std::size_t start = out.size();
+    if (f & 0x02) out += 'S';
+    if (f & 0x01) out += 'F';
+    if (f & 0x04) out += 'R';
+    if (f & 0x08) out += 'P';
+    if (f & 0x20) out += 'U';
+    if (f & 0x40) out += 'E';
+    if (f & 0x80) out += 'W';
+    if (f & 0x10) out += '.';
+    if (out.size() == start) out += "none";
+    out += ']';
+}
+
+const char* icmp_type_name(bool v6, std::uint8_t type, std::uint8_t code) {
+    return v6 ? icmp6_name(type, code) : icmp4_name(type, code);
+}
 
 void format_addr(const Addr& a, std::uint8_t version, std::string& out) {
     char buf[INET6_ADDRSTRLEN];
@@ -302,7 +306,7 @@ void format_layers(const Decoded& d, const FormatOptions& opt, std::string& out)
                     }
                     break;
                 }
-                tcp_flags(out, t.flags);
+                format_tcp_flags(t.flags, out);
                 out += " seq ";
                 num(out, t.seq);
                 if (t.flags & 0x10) {

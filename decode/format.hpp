@@ -17,5 +17,8 @@ void format_time(std::int64_t ts_ns, std::uint8_t digits, std::string& out);  //
 void format_layers(const Decoded& d, const FormatOptions& opt, std::string& out);
 void format_addr(const Addr& a, std::uint8_t version, std::string& out);
 void format_mac(const Mac& m, std::string& out);
+void format_tcp_flags(std::uint16_t flags, std::string& out);  // "[S.]", as tcpdump
+// "echo request", "frag-needed", …; nullptr for a type without a name here.
+const char* icmp_type_name(bool v6, std::uint8_t type, std::uint8_t code);
 
 }  // namespace podtrace::decode

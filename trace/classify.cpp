@@ -51,32 +51,6 @@ void append_endpoint(const Endpoint& e, std::string& out) {
     if (e.port) out += ':' + std::to_string(e.port);
 }
 
-void append_tcp_flags(std::uint16_t f, std::string& out) {
-    out += '[';
-    if (f & 0x02) out += 'S';
-    if (f & 0x01) out += 'F';
-    if (f & 0x04) out += 'R';
-    if (f & 0x08) out += 'P';
-    if (f & 0x10) out += '.';
-    out += ']';
-}
-
-const char* icmp_name(const Sighting& s) {
-    if (s.proto == kIcmp) {
-        if (s.icmp_type == 8) return "echo request";
-        if (s.icmp_type == 0) return "echo reply";
-        if (s.icmp_type == 3 && s.icmp_code == 4) return "frag-needed";
-        if (s.icmp_type == 3) return "unreachable";
-        if (s.icmp_type == 11) return "time-exceeded";
-    } else {
-        if (s.icmp_type == 128) return "echo request";
-        if (s.icmp_type == 129) return "echo reply";
-        if (s.icmp_type == 2) return "packet-too-big";
-        if (s.icmp_type == 1) return "unreachable";
-    }
-    return nullptr;
-}
-
 // "172.16.158.1.40500 > 203.0.113.10.443 TCP [S]", as `podtrace decode` writes it.
 void append_packet(const Sighting& s, std::string& out) {
     if (s.ip_version == 0) {
@@ -94,13 +68,14 @@ void append_packet(const Sighting& s, std::string& out) {
     switch (s.proto) {
         case kTcp:
             out += " TCP ";
-            append_tcp_flags(s.tcp_flags, out);
+            decode::format_tcp_flags(s.tcp_flags, out);
             break;
         case kUdp: out += " UDP"; break;
         case kIcmp:
         case kIcmp6:
             out += s.proto == kIcmp ? " ICMP" : " ICMPv6";
-            if (const char* n = icmp_name(s)) {
+            if (const char* n =
+                    decode::icmp_type_name(s.proto != kIcmp, s.icmp_type, s.icmp_code)) {
                 out += ' ';
                 out += n;
             } else {
