@@ -15,6 +15,7 @@ int run(int argc, char** argv) {
         add_decode_command(cli),
         add_capture_command(cli),
         add_discover_command(cli),
+        add_report_command(cli),
     };
     try {
         cli.parse(argc, argv);

@@ -227,7 +227,7 @@ int capture_command(CaptureOptions& opt, std::ostream& err) {
         }
     }
     // Opened as --user, as tcpdump -Z does: every rotated file gets the same owner.
-    Output out(opt, *src, {"podtrace " PODTRACE_VERSION, src->node(), facts});
+    Output out(opt, *src, {"podtrace " PODTRACE_VERSION, src->node(), facts, ""});
     if (auto r = out.open(std::time(nullptr)); !r) {
         err << "podtrace: capture: " << r.error().message << '\n';
         return 2;

@@ -3,6 +3,9 @@
 // app.cpp lists those functions and runs the one the user chose.
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <vector>
+
+#include "decode/dispatch.hpp"
 
 namespace podtrace::app {
 
@@ -14,6 +17,9 @@ struct Command {
 Command add_decode_command(CLI::App& cli);
 Command add_capture_command(CLI::App& cli);
 Command add_discover_command(CLI::App& cli);
+Command add_report_command(CLI::App& cli);
 std::string node_facts_json();  // `podtrace discover --json` text, "" on failure
+// Adds each --*-port value to a tunnel's port set; a bad one is a CLI::ValidationError.
+void add_ports(const std::vector<int>& ports, decode::PortSet& set, const char* flag);
 
 }  // namespace podtrace::app

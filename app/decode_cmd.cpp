@@ -248,8 +248,6 @@ int decode_command(const DecodeOptions& opt, std::ostream& out, std::ostream& er
     return rc;
 }
 
-namespace {
-
 // Adds each --*-port value to a tunnel's port set, refusing what does not fit.
 void add_ports(const std::vector<int>& ports, decode::PortSet& set, const char* flag) {
     for (int p : ports) {
@@ -259,8 +257,6 @@ void add_ports(const std::vector<int>& ports, decode::PortSet& set, const char* 
             throw CLI::ValidationError(flag, "too many ports (at most 8 per tunnel kind)");
     }
 }
-
-}  // namespace
 
 Command add_decode_command(CLI::App& cli) {
     struct State {

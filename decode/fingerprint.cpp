@@ -30,17 +30,26 @@ void add_ip(Hasher& h, const IpL& ip) {
           std::uint64_t{ip.frag_id} << 32);
 }
 
+// The fields of an IP packet and its first 8 L4 bytes that an ICMP error quote keeps and that
+// no NAT rewrites.
+void add_quotable(Hasher& h, const IpL& ip, const Layer* l4) {
+    add_ip(h, ip);
+    if (!l4) return;
+    if (l4->proto == Proto::tcp && l4->tcp.captured >= 8) h.add(l4->tcp.seq);
+    if (l4->proto == Proto::udp) h.add(l4->udp.length);
+    if (l4->proto == Proto::icmp || l4->proto == Proto::icmpv6)
+        h.add(std::uint64_t{l4->icmp.type} << 16 | l4->icmp.seq);
+}
+
+const Layer* after(const Decoded& d, int ip) {
+    return ip + 1 < d.nlayers ? &d.layers[ip + 1] : nullptr;
+}
+
 // The quoted packet identifies what an ICMP error is about; its addresses and ports may be
 // rewritten back by NAT like the outer ones, so only invariant fields are used.
 void add_quote(Hasher& h, const Decoded& d) {
     if (d.quoted_ip == kNone) return;
-    add_ip(h, d.layers[d.quoted_ip].ip);
-    if (d.quoted_ip + 1 >= d.nlayers) return;
-    const Layer& q = d.layers[d.quoted_ip + 1];
-    if (q.proto == Proto::tcp && q.tcp.captured >= 8) h.add(q.tcp.seq);
-    if (q.proto == Proto::udp) h.add(q.udp.length);
-    if (q.proto == Proto::icmp || q.proto == Proto::icmpv6)
-        h.add(std::uint64_t{q.icmp.type} << 16 | q.icmp.seq);
+    add_quotable(h, d.layers[d.quoted_ip].ip, after(d, d.quoted_ip));
 }
 
 }  // namespace
@@ -99,6 +108,17 @@ void compute_fingerprint(Decoded& d, ByteView frame) {
     h.add(w[1]);
     h.add(want);
     d.fingerprint = h.done();
+}
+
+std::uint64_t quote_key(const Decoded& d) {
+    Hasher h;
+    if (d.quoted_ip != kNone) {
+        add_quote(h, d);
+        return h.done();
+    }
+    if (d.inner_ip == kNone) return 0;
+    add_quotable(h, d.layers[d.inner_ip].ip, d.inner_l4_layer());
+    return h.done();
 }
 
 }  // namespace podtrace::decode

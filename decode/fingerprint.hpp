@@ -13,4 +13,9 @@ inline constexpr std::size_t kFingerprintPayloadBytes = 16;
 // SNAT/DNAT, gets the same value. Sets d.fingerprint (0 = none) and d.fingerprint_partial.
 void compute_fingerprint(Decoded& d, ByteView frame);
 
+// What an ICMP error quoting a packet keeps of it (IP id and length, TCP seq, UDP length, ICMP
+// seq): for an ICMP error, the key of the packet it quotes; for any other packet, the key an
+// error quoting it would carry. 0 when there is no IP packet.
+std::uint64_t quote_key(const Decoded& d);
+
 }  // namespace podtrace::decode

@@ -54,6 +54,7 @@ public:
     const std::string& node() const { return node_; }
     const std::string& node_facts() const { return node_facts_; }
     std::uint64_t frames_read() const { return frames_; }
+    std::uint64_t bytes_read() const { return pos_; }  // for progress against the file's size
 
 private:
     CaptureFile() = default;

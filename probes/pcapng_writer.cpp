@@ -103,7 +103,7 @@ void PcapngWriter::put_shb(const SectionInfo& section) {
         auto facts = facts_comments(section.node_facts);
         comments.insert(comments.end(), facts.begin(), facts.end());
     }
-    const std::string os = os_name();
+    const std::string os = section.os.empty() ? os_name() : section.os;
     const std::string appl = section.userappl.substr(0, max_option);
     std::size_t len = 12 + 16 + option_size(appl.size()) + option_size(os.size()) + 4;
     for (const auto& c : comments) len += option_size(c.size());

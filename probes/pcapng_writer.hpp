@@ -19,6 +19,7 @@ struct SectionInfo {
     std::string userappl;    // shb_userappl, e.g. "podtrace 0.1.0"
     std::string node;        // "podtrace node=<node>" comment; the interface name prefix
     std::string node_facts;  // JSON; "" writes no facts comment
+    std::string os;          // shb_os; "" = this machine's uname (files made for tests fix it)
 };
 
 class PcapngWriter {

@@ -151,12 +151,17 @@ Classification classify(const Path& p) {
     c.hops = s.size();
     if (s.empty()) return c;
 
-    for (std::size_t i = 1; i < s.size(); ++i) {
-        if (s[i].ip_version == 0 || s[i].ip_version != s[i - 1].ip_version) continue;
-        if (!c.src_nat && source(s[i]) != source(s[i - 1]))
-            c.src_nat = Rewrite{source(s[i - 1]), source(s[i]), i};
-        if (!c.dst_nat && destination(s[i]) != destination(s[i - 1]))
-            c.dst_nat = Rewrite{destination(s[i - 1]), destination(s[i]), i};
+    // A WireGuard ciphertext hides the packet's addresses: compare the hops that show them.
+    std::size_t prev = s.size();
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        if (s[i].ip_version == 0 || s[i].encap == Encap::wireguard) continue;
+        if (prev < s.size() && s[i].ip_version == s[prev].ip_version) {
+            if (!c.src_nat && source(s[i]) != source(s[prev]))
+                c.src_nat = Rewrite{source(s[prev]), source(s[i]), i};
+            if (!c.dst_nat && destination(s[i]) != destination(s[prev]))
+                c.dst_nat = Rewrite{destination(s[prev]), destination(s[i]), i};
+        }
+        prev = i;
     }
     for (const Sighting& x : s) {
         if (c.encap == Encap::none && x.encapsulated()) {
@@ -245,13 +250,16 @@ std::vector<std::string> render_path(const Path& p, const Classification& c, con
     if (p.ambiguous) v += " (ambiguous match)";
     lines.push_back(std::move(v));
 
+    // "node/interface"; a classic pcap named after no interface gives the node alone.
+    const auto point = [&](const Sighting& x) {
+        const std::string& iface = names.name(x.at.interface);
+        return iface.empty() ? names.name(x.at.node) : names.name(x.at.node) + '/' + iface;
+    };
     std::size_t width = 0;
-    for (const Sighting& x : s)
-        width =
-            std::max(width, names.name(x.at.node).size() + 1 + names.name(x.at.interface).size());
+    for (const Sighting& x : s) width = std::max(width, point(x).size());
     for (std::size_t i = 0; i < s.size(); ++i) {
         const Sighting& x = s[i];
-        std::string l = "  " + names.name(x.at.node) + '/' + names.name(x.at.interface);
+        std::string l = "  " + point(x);
         l.resize(2 + width + 2, ' ');
         l += x.direction == probes::Direction::inbound    ? "in   "
              : x.direction == probes::Direction::outbound ? "out  "

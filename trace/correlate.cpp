@@ -18,6 +18,20 @@ int path_rank(const Sighting& s, bool transmit) {
     return 2;
 }
 
+void insert_in_order(Path& p, const Sighting& s, bool transmit) {
+    const int rank = path_rank(s, transmit);
+    auto pos = p.sightings.end();
+    while (pos != p.sightings.begin()) {
+        const Sighting& prev = *(pos - 1);
+        const bool after =
+            prev.ts_ns > s.ts_ns || (prev.ts_ns == s.ts_ns && prev.at.node == s.at.node &&
+                                     path_rank(prev, transmit) > rank);
+        if (!after) break;
+        --pos;
+    }
+    p.sightings.insert(pos, s);
+}
+
 namespace {
 
 // Same direction of travel: one end kept, as a NAT rewrites one side, never both. A reversed
@@ -34,21 +48,6 @@ bool transmitting(const Path& p, const Sighting& s) {
     return std::ranges::any_of(p.sightings, [&](const Sighting& o) {
         return o.at.node == s.at.node && o.at.kind == PointKind::pod_veth && o.ts_ns < s.ts_ns;
     });
-}
-
-void insert_in_order(Path& p, const Sighting& s) {
-    const bool tx = transmitting(p, s);
-    const int rank = path_rank(s, tx);
-    auto pos = p.sightings.end();
-    while (pos != p.sightings.begin()) {
-        const Sighting& prev = *(pos - 1);
-        const bool after =
-            prev.ts_ns > s.ts_ns ||
-            (prev.ts_ns == s.ts_ns && prev.at.node == s.at.node && path_rank(prev, tx) > rank);
-        if (!after) break;
-        --pos;
-    }
-    p.sightings.insert(pos, s);
 }
 
 }  // namespace
@@ -118,7 +117,7 @@ void Correlator::add(const Sighting& s) {
             best->path.ambiguous = true;
         }
         ++stats_.matched;
-        insert_in_order(best->path, s);
+        insert_in_order(best->path, s, transmitting(best->path, s));
         best->last_ts = std::max(best->last_ts, s.ts_ns);
         return;
     }

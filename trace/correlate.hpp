@@ -84,4 +84,7 @@ private:
 // `transmit`: the packet left a pod on this node (else it arrived from the wire).
 int path_rank(const Sighting& s, bool transmit);
 
+// Inserts `s` where it belongs in `p`: by time, then on one node's equal times by path_rank.
+void insert_in_order(Path& p, const Sighting& s, bool transmit);
+
 }  // namespace podtrace::trace

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "decode/fingerprint.hpp"
+
 namespace podtrace::trace {
 
 using decode::Layer;
@@ -46,6 +48,12 @@ std::uint16_t Names::intern(std::string_view name) {
     names_.push_back(key);
     ids_.emplace(std::move(key), id);
     return id;
+}
+
+std::optional<std::uint16_t> Names::find(std::string_view name) const {
+    auto it = ids_.find(std::string(name));
+    if (it == ids_.end()) return std::nullopt;
+    return it->second;
 }
 
 const std::string& Names::name(std::uint16_t id) const {
@@ -142,11 +150,14 @@ Sighting make_sighting(const decode::Decoded& d, PointId at) {
         s.ttl = ip->ip.ttl;
         s.ip_id = ip->ip.id;
         s.length = ip->ip.total_len;
+        s.df = ip->ip.version == 6 || ip->ip.df;
     } else if (d.arp != decode::kNone) {
         const decode::ArpL& arp = d.layers[d.arp].arp;
         std::copy(arp.spa.begin(), arp.spa.end(), s.src.begin());
         std::copy(arp.tpa.begin(), arp.tpa.end(), s.dst.begin());
         s.length = 28;
+        s.arp_op = static_cast<std::uint8_t>(arp.op);
+        s.arp_calico = arp.sha == kCaliMac;
     }
     if (const Layer* l4 = d.inner_l4_layer()) {
         switch (l4->proto) {
@@ -154,6 +165,7 @@ Sighting make_sighting(const decode::Decoded& d, PointId at) {
                 s.sport = l4->tcp.sport;
                 s.dport = l4->tcp.dport;
                 s.tcp_flags = l4->tcp.flags;
+                s.tcp_seq = l4->tcp.seq;
                 s.has_ports = true;
                 break;
             case Proto::udp:
@@ -165,11 +177,15 @@ Sighting make_sighting(const decode::Decoded& d, PointId at) {
             case Proto::icmpv6:
                 s.icmp_type = l4->icmp.type;
                 s.icmp_code = l4->icmp.code;
+                s.icmp_error = l4->icmp.is_error;
+                s.icmp_mtu =
+                    static_cast<std::uint16_t>(std::min<std::uint32_t>(l4->icmp.mtu, 0xffff));
                 if (!l4->icmp.is_error) s.sport = l4->icmp.id;
                 break;
             default: break;
         }
     }
+    s.quote_key = decode::quote_key(d);
     read_encap(d, s);
     return s;
 }

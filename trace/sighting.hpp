@@ -2,6 +2,7 @@
 // One packet seen at one capture point: the headers there, compact and heap-free, enough to
 // match it with its other sightings (fingerprint) and to explain a hop or a NAT rewrite.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -24,6 +25,8 @@ class Names {
 public:
     static constexpr std::uint16_t kOverflow = 0xffff;  // every name past the 65535th
     std::uint16_t intern(std::string_view name);
+    // The id of a name already interned; nullopt otherwise (asking does not intern).
+    std::optional<std::uint16_t> find(std::string_view name) const;
     const std::string& name(std::uint16_t id) const;
     std::size_t size() const { return names_.size(); }
 
@@ -45,24 +48,32 @@ struct Sighting {
     decode::Addr src{}, dst{};              // innermost IP packet (ARP: sender, target)
     decode::Addr outer_src{}, outer_dst{};  // outermost IP header when encap != none
     std::uint64_t wg_counter = 0;
+    // decode::quote_key: for an ICMP error the packet it quotes, else this packet as a quote.
+    std::uint64_t quote_key = 0;
     std::uint32_t length = 0;  // innermost IP total length (ARP: 28)
+    std::uint32_t tcp_seq = 0;
     // VXLAN/Geneve VNI, GRE key, WireGuard receiver index (initiation: sender index)
     std::uint32_t tunnel_id = 0;
     PointId at;
     std::uint16_t sport = 0, dport = 0;  // TCP/UDP ports; ICMP echo id in sport (NAT maps it)
     std::uint16_t ip_id = 0;
     std::uint16_t tcp_flags = 0;
+    std::uint16_t icmp_mtu = 0;   // frag-needed / packet-too-big: the next-hop MTU
     std::uint8_t ip_version = 0;  // 0: ARP
     std::uint8_t outer_version = 0;
     std::uint8_t proto = 0;  // innermost IP protocol
     std::uint8_t ttl = 0;
     std::uint8_t icmp_type = 0, icmp_code = 0;
     std::uint8_t wg_type = 0;
+    std::uint8_t arp_op = 0;  // 1 request, 2 reply
     std::uint8_t ts_digits = 6;
     Encap encap = Encap::none;
     probes::Direction direction = probes::Direction::unknown;
     bool partial = false;  // fingerprint cut short by the snaplen
     bool has_ports = false;
+    bool df = false;  // IPv4 don't-fragment (IPv6: always, routers never fragment)
+    bool icmp_error = false;
+    bool arp_calico = false;  // ARP sender MAC ee:ee:ee:ee:ee:ee: Calico's proxy ARP
 
     bool encapsulated() const { return encap != Encap::none; }
 };

@@ -987,7 +987,7 @@ TEST_CASE("reading from a pipe: frames arrive as the writer sends them") {
     podtrace::probes::Frame f;
     while (from_file->next(f) == podtrace::probes::CaptureFile::Next::frame)
         expected.push_back(f.ts_ns);
-    REQUIRE(expected.size() == 11);
+    REQUIRE(expected.size() == 12);
 
     FILE* pipe = ::popen(("exec <" + pcap + " cat").c_str(), "r");
     REQUIRE(pipe != nullptr);

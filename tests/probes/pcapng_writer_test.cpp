@@ -115,7 +115,7 @@ void write_bytes(const std::string& path, const Bytes& b) {
 // A podtrace file: interfaces cali1 (Ethernet) and tunl0 (raw IP) on node k8s-w1.
 void write_sample(const std::string& path, const std::vector<Expected>& frames,
                   const std::string& facts = R"({"node":"k8s-w1","mtu":1480})") {
-    auto w = PcapngWriter::open(path, {"podtrace 0.1.0", "k8s-w1", facts});
+    auto w = PcapngWriter::open(path, {"podtrace 0.1.0", "k8s-w1", facts, ""});
     REQUIRE(w);
     REQUIRE(w->add_interface("calice0906292e2", linktype::ethernet, 262144) == 0);
     REQUIRE(w->add_interface("tunl0", linktype::raw, 65535) == 1);
@@ -164,7 +164,7 @@ TEST_CASE("writer: interfaces added mid-capture, frames larger than the buffer",
         {0, 1'000'000'000'000'000'003, 5, Direction::unknown, pattern(5, 11)},
     };
     {
-        auto w = PcapngWriter::open(tmp.path, {"podtrace test", "n1", ""});
+        auto w = PcapngWriter::open(tmp.path, {"podtrace test", "n1", "", ""});
         REQUIRE(w);
         w->add_interface("eth0", linktype::ethernet, 0);
         REQUIRE(w->write(0, frame_of(want[0])));
@@ -202,7 +202,7 @@ TEST_CASE("writer: facts longer than one option are split and joined again", "[p
 TEST_CASE("writer: frames are in the file once flush() returned", "[pcapng_writer]") {
     TempFile tmp("flush");
     const auto frames = sample_frames();
-    auto w = PcapngWriter::open(tmp.path, {"podtrace test", "k8s-w1", ""});
+    auto w = PcapngWriter::open(tmp.path, {"podtrace test", "k8s-w1", "", ""});
     REQUIRE(w);
     w->add_interface("calice0906292e2", linktype::ethernet, 262144);
     w->add_interface("tunl0", linktype::raw, 65535);
@@ -217,7 +217,7 @@ TEST_CASE("writer: frames are in the file once flush() returned", "[pcapng_write
 
 TEST_CASE("writer: write errors are reported with the file's name", "[pcapng_writer]") {
     SECTION("disk full: /dev/full") {
-        auto w = PcapngWriter::open("/dev/full", {"podtrace test", "n1", ""});
+        auto w = PcapngWriter::open("/dev/full", {"podtrace test", "n1", "", ""});
         REQUIRE(w);
         w->add_interface("eth0", linktype::ethernet, 0);
         const Bytes data = pattern(100, 1);
@@ -236,7 +236,7 @@ TEST_CASE("writer: write errors are reported with the file's name", "[pcapng_wri
         CHECK(closed.error().message == flushed.error().message);
     }
     SECTION("enough frames to fill the buffer fail in write()") {
-        auto w = PcapngWriter::open("/dev/full", {"podtrace test", "n1", ""});
+        auto w = PcapngWriter::open("/dev/full", {"podtrace test", "n1", "", ""});
         REQUIRE(w);
         w->add_interface("eth0", linktype::ethernet, 0);
         const Bytes data = pattern(1500, 1);
@@ -256,7 +256,7 @@ TEST_CASE("writer: write errors are reported with the file's name", "[pcapng_wri
         int fds[2];
         REQUIRE(::pipe(fds) == 0);
         ::close(fds[0]);
-        auto w = PcapngWriter::from_fd(fds[1], "pipe:test", {"podtrace test", "n1", ""});
+        auto w = PcapngWriter::from_fd(fds[1], "pipe:test", {"podtrace test", "n1", "", ""});
         REQUIRE(w);
         auto closed = w->close();
         ::sigaction(SIGPIPE, &old, nullptr);
@@ -265,13 +265,13 @@ TEST_CASE("writer: write errors are reported with the file's name", "[pcapng_wri
         CHECK(closed.error().message.find("Broken pipe") != std::string::npos);
     }
     SECTION("cannot open") {
-        auto w = PcapngWriter::open("/nonexistent-dir/x.pcapng", {"podtrace test", "n1", ""});
+        auto w = PcapngWriter::open("/nonexistent-dir/x.pcapng", {"podtrace test", "n1", "", ""});
         REQUIRE_FALSE(w);
         CHECK(w.error().message.find("/nonexistent-dir/x.pcapng") != std::string::npos);
     }
     SECTION("a frame for an undeclared interface") {
         TempFile tmp("undeclared");
-        auto w = PcapngWriter::open(tmp.path, {"podtrace test", "n1", ""});
+        auto w = PcapngWriter::open(tmp.path, {"podtrace test", "n1", "", ""});
         REQUIRE(w);
         Frame f;
         CHECK_FALSE(w->write(0, f));
@@ -283,7 +283,7 @@ TEST_CASE("writer: the destructor closes quietly and keeps what was written", "[
     TempFile tmp("dtor");
     const auto frames = sample_frames();
     {
-        auto w = PcapngWriter::open(tmp.path, {"podtrace test", "k8s-w1", ""});
+        auto w = PcapngWriter::open(tmp.path, {"podtrace test", "k8s-w1", "", ""});
         REQUIRE(w);
         w->add_interface("calice0906292e2", linktype::ethernet, 262144);
         w->add_interface("tunl0", linktype::raw, 65535);

@@ -1,0 +1,283 @@
+// `podtrace report`, input stage: captures -> decoded frames -> sightings on one corrected
+// timeline, merged across files in timestamp order, into the tracer.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <expected>
+#include <fstream>
+#include <optional>
+#include <ostream>
+#include <queue>
+#include <sstream>
+
+#include "app/report.hpp"
+#include "probes/capture_file.hpp"
+#include "probes/capture_point.hpp"
+#include "trace/topology.hpp"
+
+namespace podtrace::app {
+namespace {
+
+using probes::CaptureFile;
+
+struct Later {
+    bool operator()(const trace::Sighting& a, const trace::Sighting& b) const {
+        return a.ts_ns > b.ts_ns;
+    }
+};
+
+// One capture file being read: its frames become sightings, held in a small heap until no
+// later frame of the file can be earlier (the file may be out of order by up to `reorder`).
+struct Input {
+    probes::FileArg spec;
+    std::optional<CaptureFile> file;
+    std::vector<trace::PointId> points;  // per interface of the file
+    std::vector<std::uint64_t> frames_per_if;
+    std::int64_t first_ns = INT64_MAX, last_ns = INT64_MIN;
+    std::priority_queue<trace::Sighting, std::vector<trace::Sighting>, Later> held;
+    std::int64_t newest = INT64_MIN;
+    std::string error;  // why the file could not be read to its end
+    bool done = false;
+};
+
+// "\rpodtrace: reading 37%" on stderr while big files are read on a terminal.
+class Progress {
+public:
+    Progress(bool on, std::uint64_t total) : on_(on && total >= (64u << 20)), total_(total) {}
+    void update(std::uint64_t done) {
+        if (!on_) return;
+        const auto pct = static_cast<unsigned>(done * 100 / total_);
+        if (pct == shown_) return;
+        shown_ = pct;
+        std::fprintf(stderr, "\rpodtrace: reading %u%%", pct);
+    }
+    ~Progress() {
+        if (on_ && shown_ != ~0u) std::fputs("\r                          \r", stderr);
+    }
+
+private:
+    bool on_;
+    std::uint64_t total_;
+    unsigned shown_ = ~0u;
+};
+
+std::expected<std::string, std::string> slurp(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return std::unexpected(path + ": cannot open");
+    std::ostringstream s;
+    s << in.rdbuf();
+    if (in.bad()) return std::unexpected(path + ": read error");
+    return s.str();
+}
+
+bool load_inventory(const ReportOptions& opt, trace::Inventory& inv, std::ostream& err) {
+    using Adder =
+        std::expected<void, trace::InventoryError> (trace::Inventory::*)(std::string_view);
+    const std::pair<const std::vector<std::string>*, std::pair<const char*, Adder>> sets[] = {
+        {&opt.pods_json, {"--pods", &trace::Inventory::add_pods}},
+        {&opt.services_json, {"--services", &trace::Inventory::add_services}},
+        {&opt.nodes_json, {"--nodes", &trace::Inventory::add_nodes}},
+    };
+    for (const auto& [files, what] : sets) {
+        for (const std::string& f : *files) {
+            auto text = slurp(f);
+            if (!text) {
+                err << "podtrace: report: " << what.first << ' ' << text.error() << '\n';
+                return false;
+            }
+            if (auto r = (inv.*what.second)(*text); !r) {
+                err << "podtrace: report: " << what.first << ' ' << f << ": " << r.error().message
+                    << '\n';
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+std::expected<void, std::string> open_input(Input& in) {
+    auto f = CaptureFile::open(in.spec.path);
+    if (!f) return std::unexpected(f.error().message);
+    in.file.emplace(std::move(*f));
+    return {};
+}
+
+// The capture points of interfaces the file declared since the last call.
+void learn_interfaces(Input& in, trace::Names& names) {
+    const auto& ifs = in.file->interfaces();
+    while (in.points.size() < ifs.size()) {
+        const auto& i = ifs[in.points.size()];
+        const auto at = probes::capture_point(in.spec, i.node, i.name);
+        in.points.push_back(trace::make_point(names, at.node, at.interface));
+        in.frames_per_if.push_back(0);
+    }
+}
+
+std::uint64_t file_size(const std::string& path) {
+    struct stat st {};
+    return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) ? st.st_size : 0;
+}
+
+// Pass 1: fingerprints seen on several nodes, for the clock offsets.
+bool clock_pass(std::vector<Input>& inputs, const ReportOptions& opt, ReportData& data,
+                Progress& progress, std::uint64_t& done, std::ostream& err) {
+    trace::ClockEstimator est;
+    decode::Decoder decoder(opt.ports);
+    decode::Decoded d;
+    probes::Frame f;
+    for (Input& in : inputs) {
+        if (auto r = open_input(in); !r) {
+            err << "podtrace: report: " << r.error() << '\n';
+            return false;
+        }
+        const std::uint64_t before = done;
+        while (in.file->next(f) == CaptureFile::Next::frame) {
+            learn_interfaces(in, data.names);
+            decoder.decode(f, d);
+            if (trace::sightable(d)) est.add(trace::make_sighting(d, in.points[f.interface]));
+            if ((in.file->frames_read() & 0xffff) == 0)
+                progress.update(before + in.file->bytes_read());
+        }
+        done = before + in.file->bytes_read();
+        in.file.reset();
+    }
+    data.clocks = est.estimate();
+    return true;
+}
+
+}  // namespace
+
+bool read_captures(const ReportOptions& opt, ReportData& data, std::ostream& err) {
+    if (!load_inventory(opt, data.inventory, err)) return false;
+    data.tracer.topology().set_inventory(&data.inventory);
+
+    std::vector<Input> inputs(opt.files.size());
+    std::uint64_t total = 0;
+    bool rereadable = true;
+    for (std::size_t i = 0; i < opt.files.size(); ++i) {
+        inputs[i].spec = probes::parse_file_arg(opt.files[i]);
+        if (inputs[i].spec.path == "-") rereadable = false;
+        total += file_size(inputs[i].spec.path);
+    }
+
+    // Nodes are known from names and annotations only once a file is open: open all first.
+    std::vector<std::uint16_t> nodes;
+    for (Input& in : inputs) {
+        if (auto r = open_input(in); !r) {
+            err << "podtrace: report: " << r.error() << '\n';
+            return false;
+        }
+        // A pcap's single interface, or a pcapng's first section's, is known once opened; a
+        // file's node is the node of its first interface or its annotation.
+        const auto at = probes::capture_point(in.spec, in.file->node(), "");
+        if (!at.node.empty()) nodes.push_back(data.names.intern(at.node));
+    }
+    std::ranges::sort(nodes);
+    nodes.erase(std::unique(nodes.begin(), nodes.end()), nodes.end());
+
+    const bool two_pass = opt.clock && nodes.size() > 1 && rereadable;
+    Progress progress(opt.progress && ::isatty(2), two_pass ? 2 * total : total);
+    std::uint64_t done = 0;
+    if (two_pass) {
+        for (Input& in : inputs) in.file.reset();
+        if (!clock_pass(inputs, opt, data, progress, done, err)) return false;
+        for (Input& in : inputs) {
+            in.points.clear();
+            in.frames_per_if.clear();
+            if (auto r = open_input(in); !r) {
+                err << "podtrace: report: " << r.error() << '\n';
+                return false;
+            }
+        }
+    } else if (nodes.size() > 1) {
+        data.clock_note = opt.clock ? "not estimated: standard input cannot be read twice"
+                                    : "not estimated (--no-clock)";
+    }
+    std::vector<std::int64_t> offset;  // by node id
+    for (const trace::NodeClock& c : data.clocks) {
+        if (!c.estimated) continue;
+        if (offset.size() <= c.node) offset.resize(c.node + 1, 0);
+        offset[c.node] = c.offset_ns;
+    }
+
+    // Pass 2: every file's sightings, merged in corrected time order, into the tracer.
+    decode::Decoder decoder(opt.ports);
+    decode::Decoded d;
+    probes::Frame f;
+    const auto reorder_ns = static_cast<std::int64_t>(opt.reorder_s * 1e9);
+    auto fill = [&](Input& in) {
+        // Reads until the oldest held sighting can no longer be preceded by an unread frame.
+        while (!in.done && (in.held.empty() || in.newest - in.held.top().ts_ns < reorder_ns)) {
+            const auto r = in.file->next(f);
+            if (r != CaptureFile::Next::frame) {
+                // A capture cut short (a killed tcpdump) still tells what it holds: the report
+                // covers the frames before the fault, and the fault makes the exit code 2.
+                if (r == CaptureFile::Next::error) in.error = in.file->error().message;
+                in.done = true;
+                break;
+            }
+            learn_interfaces(in, data.names);
+            decoder.decode(f, d);
+            const trace::PointId at = in.points[f.interface];
+            ++in.frames_per_if[f.interface];
+            const std::int64_t shift = at.node < offset.size() ? offset[at.node] : 0;
+            const std::int64_t ts = d.ts_ns - shift;
+            in.first_ns = std::min(in.first_ns, ts);
+            in.last_ns = std::max(in.last_ns, ts);
+            in.newest = std::max(in.newest, ts);
+            if (!trace::sightable(d)) continue;
+            trace::Sighting s = trace::make_sighting(d, at);
+            s.ts_ns = ts;
+            in.held.push(s);
+            if ((in.file->frames_read() & 0xffff) == 0) progress.update(done);
+        }
+    };
+    for (Input& in : inputs) fill(in);
+    for (;;) {
+        Input* next = nullptr;
+        for (Input& in : inputs)
+            if (!in.held.empty() && (!next || in.held.top().ts_ns < next->held.top().ts_ns))
+                next = &in;
+        if (!next) break;
+        data.tracer.add(next->held.top());
+        ++data.sightings;
+        next->held.pop();
+        fill(*next);
+        if ((data.sightings & 0xffff) == 0) {
+            std::uint64_t now = done;
+            for (const Input& in : inputs) now += in.file->bytes_read();
+            progress.update(now);
+        }
+    }
+    data.tracer.finish();
+
+    for (Input& in : inputs) {
+        FileSummary fs;
+        fs.path = in.spec.path;
+        fs.frames = in.file->frames_read();
+        fs.error = in.error;
+        if (!in.error.empty()) err << "podtrace: report: " << in.error << '\n';
+        const auto& ifs = in.file->interfaces();
+        for (std::size_t i = 0; i < ifs.size(); ++i) {
+            const trace::PointId p = in.points[i];
+            fs.interfaces.push_back({data.names.name(p.node), data.names.name(p.interface),
+                                     ifs[i].linktype, in.frames_per_if[i]});
+            if (in.first_ns <= in.last_ns) data.tracer.topology().cover(p, in.first_ns, in.last_ns);
+        }
+        if (!in.file->node_facts().empty() && !in.points.empty()) {
+            auto facts = trace::parse_node_facts(in.file->node_facts());
+            if (facts) {
+                data.tracer.topology().set_facts(in.points.front().node, std::move(*facts));
+            } else {
+                fs.facts_error = facts.error();
+            }
+        }
+        data.files.push_back(std::move(fs));
+    }
+    data.decode = decoder.stats();
+    return true;
+}
+
+}  // namespace podtrace::app
