@@ -9,7 +9,6 @@
 #include <fstream>
 #include <optional>
 #include <ostream>
-#include <queue>
 #include <sstream>
 
 #include "app/report.hpp"
@@ -22,21 +21,52 @@ namespace {
 
 using probes::CaptureFile;
 
-struct Later {
-    bool operator()(const trace::Sighting& a, const trace::Sighting& b) const {
-        return a.ts_ns > b.ts_ns;
+// A file's sightings in timestamp order, waiting for the merge. Most files arrive in order and
+// a sighting only goes to the back; one that is late (dumpcap writes each interface's frames as
+// its thread gets them) is inserted where it belongs. A ring over one vector: no allocation per
+// frame once it has grown.
+class Held {
+public:
+    bool empty() const { return size_ == 0; }
+    std::size_t size() const { return size_; }
+    const trace::Sighting& front() const { return ring_[head_]; }
+    void pop() {
+        head_ = (head_ + 1) & (ring_.size() - 1);
+        --size_;
     }
+    void push(const trace::Sighting& s) {
+        if (size_ == ring_.size()) grow();
+        const std::size_t mask = ring_.size() - 1;
+        std::size_t i = size_++;
+        for (; i > 0 && ring_[(head_ + i - 1) & mask].ts_ns > s.ts_ns; --i)
+            ring_[(head_ + i) & mask] = ring_[(head_ + i - 1) & mask];
+        ring_[(head_ + i) & mask] = s;
+    }
+
+private:
+    void grow() {
+        std::vector<trace::Sighting> bigger(ring_.empty() ? 256 : ring_.size() * 2);
+        for (std::size_t i = 0; i < size_; ++i) bigger[i] = ring_[(head_ + i) & (ring_.size() - 1)];
+        ring_.swap(bigger);
+        head_ = 0;
+    }
+    std::vector<trace::Sighting> ring_;
+    std::size_t head_ = 0, size_ = 0;
 };
 
-// One capture file being read: its frames become sightings, held in a small heap until no
-// later frame of the file can be earlier (the file may be out of order by up to `reorder`).
+// Sightings a file may hold back for reordering: the reorder window, but never more than this
+// many (memory at high packet rates: 4096 is 4 ms at 1M packets/s).
+constexpr std::size_t kMaxHeld = 4096;
+
+// One capture file being read: its frames become sightings, held until no later frame of the
+// file can be earlier (the file may be out of order by up to `reorder`).
 struct Input {
     probes::FileArg spec;
     std::optional<CaptureFile> file;
     std::vector<trace::PointId> points;  // per interface of the file
     std::vector<std::uint64_t> frames_per_if;
     std::int64_t first_ns = INT64_MAX, last_ns = INT64_MIN;
-    std::priority_queue<trace::Sighting, std::vector<trace::Sighting>, Later> held;
+    Held held;
     std::int64_t newest = INT64_MIN;
     std::string error;  // why the file could not be read to its end
     bool done = false;
@@ -209,7 +239,8 @@ bool read_captures(const ReportOptions& opt, ReportData& data, std::ostream& err
     const auto reorder_ns = static_cast<std::int64_t>(opt.reorder_s * 1e9);
     auto fill = [&](Input& in) {
         // Reads until the oldest held sighting can no longer be preceded by an unread frame.
-        while (!in.done && (in.held.empty() || in.newest - in.held.top().ts_ns < reorder_ns)) {
+        while (!in.done && (in.held.empty() || (in.newest - in.held.front().ts_ns < reorder_ns &&
+                                                in.held.size() < kMaxHeld))) {
             const auto r = in.file->next(f);
             if (r != CaptureFile::Next::frame) {
                 // A capture cut short (a killed tcpdump) still tells what it holds: the report
@@ -238,10 +269,10 @@ bool read_captures(const ReportOptions& opt, ReportData& data, std::ostream& err
     for (;;) {
         Input* next = nullptr;
         for (Input& in : inputs)
-            if (!in.held.empty() && (!next || in.held.top().ts_ns < next->held.top().ts_ns))
+            if (!in.held.empty() && (!next || in.held.front().ts_ns < next->held.front().ts_ns))
                 next = &in;
         if (!next) break;
-        data.tracer.add(next->held.top());
+        data.tracer.add(next->held.front());
         ++data.sightings;
         next->held.pop();
         fill(*next);

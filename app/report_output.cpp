@@ -279,6 +279,10 @@ void write_text(const ReportData& d, std::ostream& out) {
     out << "correlation: " << c.sightings << " sightings -> " << c.paths << " paths; "
         << c.ambiguous << " ambiguous, " << c.repeats << " repeats at one point, " << c.out_of_order
         << " out of order, " << c.partial + c.no_fingerprint << " without a full fingerprint\n";
+    if (c.finished_early)
+        out << "correlation: " << c.finished_early << " packets finished early to keep at most "
+            << d.tracer.options().correlator.max_in_flight << " in flight (the window shrank to "
+            << duration_text(c.shortest_early_ns, 6) << " at the busiest moment)\n";
     out << "decode: " << decode_summary(d.decode) << '\n';
 }
 
@@ -455,7 +459,9 @@ void write_json(const ReportData& d, std::ostream& out) {
           {"out_of_order", c.out_of_order},
           {"no_fingerprint", c.no_fingerprint},
           {"partial", c.partial},
-          {"peak_in_flight", c.peak_in_flight}}},
+          {"peak_in_flight", c.peak_in_flight},
+          {"finished_early", c.finished_early},
+          {"shortest_early_ns", c.finished_early ? json(c.shortest_early_ns) : json(nullptr)}}},
         {"wireguard",
          {{"linked", w.linked},
           {"cipher_unlinked", w.cipher_unlinked},

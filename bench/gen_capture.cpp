@@ -1,6 +1,8 @@
 // podtrace_gen: writes a deterministic classic pcap of Calico-shaped traffic for the benchmark.
 // Five kinds, round-robin: pod-to-pod TCP on a cali veth, the same in IPIP, in VXLAN,
 // WireGuard transport data, SNATed egress TCP. Addresses are those of DESIGN.md.
+// --nodes 3 --node I instead writes node I's ens5 view of one traffic stream among three nodes,
+// so that the three files share every cross-node packet (for `podtrace report` over nodes).
 #include <array>
 #include <charconv>
 #include <cstdint>
@@ -8,6 +10,7 @@
 #include <cstring>
 #include <exception>
 #include <memory>
+#include <queue>
 #include <random>
 #include <span>
 #include <stdexcept>
@@ -28,12 +31,16 @@ constexpr Mac kW2Nic{0x02, 0x4f, 0x8a, 0x10, 0x01, 0x66};
 constexpr Mac kGatewayMac{0x02, 0x4f, 0x8a, 0x10, 0x01, 0x01};
 constexpr Mac kW1Vtep{0x66, 0x2b, 0x91, 0x3c, 0x7d, 0x01};
 constexpr Mac kW2Vtep{0x66, 0x2b, 0x91, 0x3c, 0x7d, 0x02};
+constexpr Mac kW0Nic{0x02, 0x4f, 0x8a, 0x20, 0x01, 0x64};
+constexpr Mac kW0Vtep{0x66, 0x2b, 0x91, 0x3c, 0x7d, 0x03};
 
 constexpr Ip4 kPod1{172, 16, 158, 1};
 constexpr Ip4 kPod2{172, 16, 158, 2};
 constexpr Ip4 kPod3{172, 16, 184, 4};
 constexpr Ip4 kW1{192, 168, 10, 101};
 constexpr Ip4 kW2{192, 168, 10, 102};
+constexpr Ip4 kW0{192, 168, 20, 100};
+constexpr Ip4 kPod5{172, 16, 34, 5};
 constexpr Ip4 kInternet{203, 0, 113, 10};
 
 constexpr std::uint8_t kProtoIpip = 4;
@@ -354,6 +361,128 @@ private:
     std::array<WgPeer, 2> peers_{};
 };
 
+// Node-view mode: nodes are k8s-w1, k8s-w2, k8s-w0 (index 0, 1, 2), each with one pod. Each
+// node's clock is off by `offset_us` from node 0's, as unsynchronised captures are.
+struct Node {
+    Ip4 ip, pod;
+    Mac nic, vtep;
+    std::int64_t offset_us;
+};
+constexpr std::array<Node, 3> kNodes{{
+    {kW1, kPod1, kW1Nic, kW1Vtep, 0},
+    {kW2, kPod3, kW2Nic, kW2Vtep, 2'000'000},
+    {kW0, kPod5, kW0Nic, kW0Vtep, -1'500'000},
+}};
+constexpr std::array<std::array<std::size_t, 2>, 3> kPairs{{{0, 1}, {1, 2}, {2, 0}}};
+
+// Who sees one cluster packet on ens5: `from` sends it, `to` receives it `transit_us` later
+// (to == from: egress, seen only where it leaves or arrives).
+struct Seen {
+    std::size_t from, to;
+    std::int64_t transit_us;
+};
+
+// One stream of cluster traffic, round-robin: IPIP, VXLAN, WireGuard between each pair of
+// nodes (both directions, at random), and SNATed egress from each node. Every packet is built
+// whichever node is written, so the three files come from the same PRNG stream.
+class ClusterGenerator {
+public:
+    explicit ClusterGenerator(std::uint64_t seed) : rng_(seed) {
+        for (auto& kind : flows_) {
+            for (std::size_t pair = 0; pair < kPairs.size(); ++pair) {
+                const Ip4& a = kNodes[kPairs[pair][0]].pod;
+                const Ip4& b = kNodes[kPairs[pair][1]].pod;
+                auto cport = static_cast<std::uint16_t>(uniform(rng_, 32768, 60999));
+                kind[pair][0] = make_flow(rng_, a, b, cport, 8443);
+                kind[pair][1] = make_flow(rng_, b, a, 8443, cport);
+            }
+        }
+        for (std::size_t n = 0; n < kNodes.size(); ++n) {
+            auto nat_port = static_cast<std::uint16_t>(uniform(rng_, 1024, 65535));
+            egress_[n][0] = make_flow(rng_, kNodes[n].ip, kInternet, nat_port, 443);
+            egress_[n][1] = make_flow(rng_, kInternet, kNodes[n].ip, 443, nat_port);
+        }
+        for (auto& row : links_) {
+            for (auto& l : row) {
+                l.ip_id = static_cast<std::uint16_t>(rng_());
+                l.wg_receiver = static_cast<std::uint32_t>(rng_());
+            }
+        }
+    }
+
+    // Builds cluster packet number e into p, as an Ethernet frame.
+    Seen build(std::uint64_t e, Packet& p) {
+        p.clear();
+        std::size_t payload = uniform(rng_, 64, 1000);
+        std::size_t dir = uniform(rng_, 0, 1);
+        auto transit = static_cast<std::int64_t>(uniform(rng_, 140, 160));
+        std::size_t kind = e % 4;
+        std::size_t pair = e / 4 % kPairs.size();
+        if (kind == 3) {
+            egress(p, pair, dir, payload);
+            return {pair, pair, 0};
+        }
+        std::size_t from = kPairs[pair][dir], to = kPairs[pair][dir ^ 1];
+        TcpFlow& f = flows_[kind][pair][dir];
+        const TcpFlow& back = flows_[kind][pair][dir ^ 1];
+        Link& link = links_[from][to];
+        // Frames are the same at both ends: the fingerprint ignores L2 and TTL, and a router
+        // between subnets (k8s-w0) would only change those.
+        ethernet(p, kNodes[to].nic, kNodes[from].nic);
+        std::size_t outer = ipv4_begin(p, kNodes[from].ip, kNodes[to].ip,
+                                       kind == 0 ? kProtoIpip : kProtoUdp, 64, link.ip_id++);
+        if (kind == 0) {
+            tcp_packet(p, f, back, 63, payload, rng_);
+        } else if (kind == 1) {
+            std::size_t udp = udp_begin(p, flow_hash_port(f), kVxlanPort);
+            p.u8(0x08);  // I flag: VNI valid
+            p.u8(0);
+            p.be16(0);
+            p.be32(kVxlanVni << 8);
+            ethernet(p, kNodes[to].vtep, kNodes[from].vtep);
+            tcp_packet(p, f, back, 63, payload, rng_);
+            udp_end(p, udp);
+        } else {
+            std::size_t inner_len = 20 + kTcpHeaderLen + payload;
+            f.seq += static_cast<std::uint32_t>(payload);
+            ++f.ip_id;
+            ++f.tsval;
+            std::size_t udp = udp_begin(p, kWireguardPort, kWireguardPort);
+            p.u8(4);
+            p.u8(0);
+            p.be16(0);
+            p.le32(link.wg_receiver);
+            p.le64(link.wg_counter++);
+            p.random(rng_, (inner_len + 15) / 16 * 16 + 16);
+            udp_end(p, udp);
+        }
+        ipv4_end(p, outer);
+        return {from, to, transit};
+    }
+
+private:
+    struct Link {
+        std::uint16_t ip_id = 0;
+        std::uint32_t wg_receiver = 0;
+        std::uint64_t wg_counter = 0;
+    };
+
+    void egress(Packet& p, std::size_t node, std::size_t dir, std::size_t payload) {
+        bool out = dir == 0;
+        if (out)
+            ethernet(p, kGatewayMac, kNodes[node].nic);
+        else
+            ethernet(p, kNodes[node].nic, kGatewayMac);
+        tcp_packet(p, egress_[node][dir], egress_[node][dir ^ 1], out ? 63 : 52, payload, rng_);
+    }
+
+    std::mt19937_64 rng_;
+    // [IPIP, VXLAN, WireGuard][pair][0: pod of the pair's first node to the second's, 1: reply]
+    std::array<std::array<std::array<TcpFlow, 2>, kPairs.size()>, 3> flows_{};
+    std::array<std::array<TcpFlow, 2>, kNodes.size()> egress_{};
+    std::array<std::array<Link, kNodes.size()>, kNodes.size()> links_{};
+};
+
 struct FileCloser {
     void operator()(std::FILE* f) const { std::fclose(f); }
 };
@@ -361,7 +490,9 @@ struct FileCloser {
 // Classic pcap, little-endian, µs. Buffered by hand so each record is one memcpy.
 class PcapWriter {
 public:
-    explicit PcapWriter(const std::string& path) : file_(std::fopen(path.c_str(), "wb")) {
+    // "-": standard output, to pipe a capture bigger than the disk into the reader.
+    PcapWriter(const std::string& path, std::uint32_t linktype)
+        : file_(std::fopen(path == "-" ? "/dev/stdout" : path.c_str(), "wb")) {
         if (!file_) throw std::runtime_error(path + ": cannot open for writing");
         path_ = path;
         buf_.reserve(kFlushAt + 65536 + 16);
@@ -371,7 +502,7 @@ public:
         le32(0);  // thiszone
         le32(0);  // sigfigs
         le32(kSnaplen);
-        le32(1);  // LINKTYPE_ETHERNET
+        le32(linktype);
     }
 
     void write(std::int64_t ts_us, std::span<const std::uint8_t> frame) {
@@ -415,7 +546,9 @@ private:
 
 int usage(const char* msg) {
     if (msg) std::fprintf(stderr, "podtrace_gen: %s\n", msg);
-    std::fprintf(stderr, "usage: podtrace_gen OUT.pcap [--packets N=1000000] [--seed S=1]\n");
+    std::fprintf(stderr,
+                 "usage: podtrace_gen OUT.pcap|- [--packets N=1000000] [--seed S=1]\n"
+                 "                    [--nodes 3 --node I]  (node I's ens5 view, N packets)\n");
     return 2;
 }
 
@@ -424,20 +557,70 @@ bool parse_u64(std::string_view s, std::uint64_t& out) {
     return ec == std::errc{} && end == s.data() + s.size();
 }
 
+// A NIC capture that says which way each frame went (as `tcpdump -i any` writes it): the clock
+// estimate needs to know which node sent a packet and which received it.
+constexpr std::uint32_t kLinktypeEthernet = 1, kLinktypeSll = 113;
+std::vector<std::uint8_t> to_sll(std::span<const std::uint8_t> eth, bool outgoing) {
+    Packet h;
+    h.be16(outgoing ? 4 : 0);  // PACKET_OUTGOING, PACKET_HOST
+    h.be16(1);                 // ARPHRD_ETHER
+    h.be16(6);
+    h.bytes(eth.subspan(6, 6));  // the source MAC, padded to 8
+    h.be16(0);
+    h.bytes(eth.subspan(12));  // ethertype and on
+    auto v = h.view();
+    return {v.begin(), v.end()};
+}
+
+// Node I's view of the cluster stream, `packets` frames in its own time order. Cluster packets
+// are 1 us apart; a received one is held until the sends it lags behind are written.
+void write_node_view(std::uint64_t seed, std::size_t node, std::uint64_t packets,
+                     PcapWriter& writer) {
+    struct Pending {
+        std::int64_t ts_us;
+        std::uint64_t seq;  // ties keep the order of the stream
+        std::vector<std::uint8_t> frame;
+    };
+    auto later = [](const Pending& a, const Pending& b) {
+        return a.ts_us != b.ts_us ? a.ts_us > b.ts_us : a.seq > b.seq;
+    };
+    std::priority_queue<Pending, std::vector<Pending>, decltype(later)> pending(later);
+    ClusterGenerator gen(seed);
+    Packet p;
+    std::uint64_t queued = 0;
+    for (std::uint64_t e = 0; queued < packets; ++e) {
+        Seen seen = gen.build(e, p);
+        std::int64_t now = kEpochUs + static_cast<std::int64_t>(e) + kNodes[node].offset_us;
+        // Nothing queued later can be earlier than this node's clock now.
+        for (; !pending.empty() && pending.top().ts_us <= now; pending.pop())
+            writer.write(pending.top().ts_us, pending.top().frame);
+        if (seen.from != node && seen.to != node) continue;
+        bool sent = seen.from == node;
+        pending.push({sent ? now : now + seen.transit_us, queued++, to_sll(p.view(), sent)});
+    }
+    for (; !pending.empty(); pending.pop()) writer.write(pending.top().ts_us, pending.top().frame);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     std::string out;
     std::uint64_t packets = 1'000'000;
     std::uint64_t seed = 1;
+    std::uint64_t nodes = 0, node = 0;
+    bool node_given = false;
     for (int i = 1; i < argc; ++i) {
         std::string_view a = argv[i];
         if (a == "-h" || a == "--help") return usage(nullptr), 0;
-        if (a == "--packets" || a == "--seed") {
+        if (a == "--packets" || a == "--seed" || a == "--nodes" || a == "--node") {
             if (i + 1 >= argc) return usage("missing value after an option");
-            if (!parse_u64(argv[++i], a == "--packets" ? packets : seed))
-                return usage("--packets and --seed take a non-negative integer");
-        } else if (a.starts_with("-")) {
+            std::uint64_t& v = a == "--packets" ? packets
+                               : a == "--seed"  ? seed
+                               : a == "--nodes" ? nodes
+                                                : node;
+            node_given |= a == "--node";
+            if (!parse_u64(argv[++i], v)) return usage("options take a non-negative integer");
+        } else if (a.starts_with("-") && a != "-") {
             return usage("unknown option");
         } else if (out.empty()) {
             out = a;
@@ -446,22 +629,32 @@ int main(int argc, char** argv) {
         }
     }
     if (out.empty()) return usage("missing OUT.pcap");
+    if (nodes != 0 && nodes != kNodes.size()) return usage("--nodes: only 3 is supported");
+    if (node_given && nodes == 0) return usage("--node needs --nodes 3");
+    if (nodes != 0 && node >= nodes) return usage("--node must be 0, 1 or 2");
 
     try {
-        Generator gen(seed);
-        PcapWriter writer(out);
-        Packet p;
-        for (std::uint64_t i = 0; i < packets; ++i) {
-            gen.build(i, p);
-            writer.write(kEpochUs + static_cast<std::int64_t>(i), p.view());
+        PcapWriter writer(out, nodes != 0 ? kLinktypeSll : kLinktypeEthernet);
+        if (nodes != 0) {
+            write_node_view(seed, node, packets, writer);
+        } else {
+            Generator gen(seed);
+            Packet p;
+            for (std::uint64_t i = 0; i < packets; ++i) {
+                gen.build(i, p);
+                writer.write(kEpochUs + static_cast<std::int64_t>(i), p.view());
+            }
         }
         writer.finish();
     } catch (const std::exception& e) {
         std::fprintf(stderr, "podtrace_gen: %s\n", e.what());
         return 1;
     }
-    std::printf("podtrace_gen: wrote %llu packets to %s (seed %llu)\n",
-                static_cast<unsigned long long>(packets), out.c_str(),
-                static_cast<unsigned long long>(seed));
+    // Not on stdout when the capture goes there.
+    bool to_stdout = out == "-" || out == "/dev/stdout";
+    std::fprintf(to_stdout ? stderr : stdout,
+                 "podtrace_gen: wrote %llu packets to %s (seed %llu)\n",
+                 static_cast<unsigned long long>(packets), out.c_str(),
+                 static_cast<unsigned long long>(seed));
     return 0;
 }

@@ -175,6 +175,10 @@ Classification classify(const Path& p) {
                 c.encap = tunnel_encap(x.at.kind);
                 break;
             }
+    if (s.size() == 1) {  // one point: only a tunnel's header says anything
+        if (c.encap != Encap::none) c.kind = PathKind::cross_node;
+        return c;
+    }
     const auto count = [&](auto pred) { return std::ranges::count_if(s, pred); };
     const auto veths = count([](const Sighting& x) { return x.at.kind == PointKind::pod_veth; });
     const auto nics = count([](const Sighting& x) { return x.at.kind == PointKind::nic; });

@@ -54,15 +54,28 @@ bool transmitting(const Path& p, const Sighting& s) {
 
 void Correlator::emit_alone(const Sighting& s) {
     Path p;
+    if (!spare_.empty()) {
+        p.sightings = std::move(spare_.back());
+        spare_.pop_back();
+    }
     p.sightings.push_back(s);
     done_.push_back(std::move(p));
     ++stats_.paths;
 }
 
 void Correlator::retire_front() {
+    // The oldest packets' sightings went cold while they waited: fetch those retired next now,
+    // so the consumers of these paths do not wait on memory one packet at a time.
+    constexpr std::size_t kAhead = 8;
+    if (groups_.size() > kAhead) {
+        const Sighting* next = groups_[kAhead].path.sightings.data();
+        __builtin_prefetch(next);
+        __builtin_prefetch(reinterpret_cast<const char*>(next) + 64);
+        __builtin_prefetch(reinterpret_cast<const char*>(next) + 128);
+    }
     Group& g = groups_.front();
     const std::uint64_t fp = g.path.sightings.front().fingerprint;
-    if (auto it = newest_.find(fp); it != newest_.end() && it->second == base_) newest_.erase(it);
+    if (const std::uint64_t* seq = newest_.find(fp); seq && *seq == base_) newest_.erase(fp);
     done_.push_back(std::move(g.path));
     ++stats_.paths;
     groups_.pop_front();
@@ -93,8 +106,8 @@ void Correlator::add(const Sighting& s) {
     std::int64_t best_gap = 0;
     int candidates = 0;
     bool repeat = false, other_way = false;
-    const auto it = newest_.find(s.fingerprint);
-    const std::uint64_t head = it == newest_.end() ? kNoGroup : it->second;
+    const std::uint64_t* newest = newest_.find(s.fingerprint);
+    const std::uint64_t head = newest ? *newest : kNoGroup;
     for (Group* g = group(head); g; g = group(g->older)) {
         if (std::ranges::any_of(g->path.sightings,
                                 [&](const Sighting& o) { return o.at == s.at; })) {
@@ -123,19 +136,42 @@ void Correlator::add(const Sighting& s) {
     }
     if (repeat) ++stats_.repeats;
     if (other_way) ++stats_.other_way;
+    while (!groups_.empty() && groups_.size() >= std::max<std::size_t>(opt_.max_in_flight, 1)) {
+        ++stats_.finished_early;
+        stats_.shortest_early_ns =
+            std::min(stats_.shortest_early_ns, now_ - groups_.front().first_ts);
+        retire_front();
+    }
     Group& g = groups_.emplace_back();
-    g.path.sightings.reserve(4);
+    if (!spare_.empty()) {
+        g.path.sightings = std::move(spare_.back());
+        spare_.pop_back();
+    } else {
+        g.path.sightings.reserve(4);
+    }
     g.path.sightings.push_back(s);
     g.first_ts = g.last_ts = s.ts_ns;
     const std::uint64_t seq = base_ + groups_.size() - 1;
     g.older = head;
-    newest_.insert_or_assign(s.fingerprint, seq);
+    newest_.set(s.fingerprint, seq);
     stats_.peak_in_flight = std::max(stats_.peak_in_flight, groups_.size());
 }
 
 void Correlator::finish() {
     while (!groups_.empty()) retire_front();
     newest_.clear();
+}
+
+void Correlator::drain_into(std::vector<Path>& out) {
+    out.clear();
+    out.swap(done_);
+}
+
+void Correlator::recycle(Path&& p) {
+    // Enough for the packets in flight at once; more would only hold memory.
+    if (spare_.size() >= 4096 || p.sightings.capacity() == 0) return;
+    p.sightings.clear();
+    spare_.push_back(std::move(p.sightings));
 }
 
 std::vector<Path> Correlator::drain() {

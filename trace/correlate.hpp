@@ -2,10 +2,10 @@
 // Groups the sightings of one packet (same fingerprint, inside a time window) into a Path.
 #include <cstdint>
 #include <deque>
-#include <unordered_map>
 #include <vector>
 
 #include "trace/sighting.hpp"
+#include "trace/u64_map.hpp"
 
 namespace podtrace::trace {
 
@@ -18,6 +18,10 @@ struct Path {
 struct CorrelatorOptions {
     // A packet's sightings all fall this close after its first (>= 0).
     std::int64_t window_ns = 2'000'000'000;
+    // Memory cap: past this many packets in flight the oldest is finished before its window
+    // ends (counted). Reached above ~4k packets/s; a path's hops are µs to ms apart, so the
+    // shorter effective window still joins them.
+    std::size_t max_in_flight = 8192;
 };
 
 struct CorrelatorStats {
@@ -32,12 +36,16 @@ struct CorrelatorStats {
     std::uint64_t out_of_order = 0;  // earlier than one already fed; handled as if at that time
     std::uint64_t paths = 0;
     std::size_t peak_in_flight = 0;
+    // Finished early by max_in_flight, and the shortest time one of them had been in flight.
+    std::uint64_t finished_early = 0;
+    std::int64_t shortest_early_ns = INT64_MAX;
 };
 
 // Feed sightings in timestamp order, as a merged capture gives them (CaptureFile per file,
 // merged by ts). A packet stays in flight until a sighting arrives more than the window after
 // its first; then its Path is finished and drain() hands it over. finish() ends the input.
-// Memory: one entry per packet in flight, so bounded by the packet rate times the window.
+// Memory: one entry per packet in flight: the packet rate times the window, at most
+// max_in_flight.
 class Correlator {
 public:
     explicit Correlator(CorrelatorOptions opt = {}) : opt_(opt) {}
@@ -47,6 +55,10 @@ public:
     void finish();
     // The paths finished so far, in the order they finished; clears them.
     std::vector<Path> drain();
+    // The same into `out` (cleared first), trading buffers so that neither side reallocates.
+    void drain_into(std::vector<Path>& out);
+    // Takes back a path the caller is done with, to reuse its storage for a later packet.
+    void recycle(Path&& p);
 
     std::size_t in_flight() const { return groups_.size(); }
     const CorrelatorStats& stats() const { return stats_; }
@@ -73,8 +85,9 @@ private:
     // Groups in the order they were opened (so by first_ts); seq = base_ + index.
     std::deque<Group> groups_;
     std::uint64_t base_ = 0;
-    std::unordered_map<std::uint64_t, std::uint64_t> newest_;  // fingerprint -> newest group seq
+    U64Map newest_;  // fingerprint -> the newest in-flight group's seq
     std::vector<Path> done_;
+    std::vector<std::vector<Sighting>> spare_;  // storage of recycled paths
     std::int64_t now_ = INT64_MIN;
 };
 

@@ -161,6 +161,10 @@ private:
             {k, f.id, node, std::move(where), std::move(message), std::move(why), count, first_ns});
     }
 
+    // A point that stopped capturing right after the packet was last seen could not have seen
+    // its next hop: it must go on this long (hops are µs to ms apart) for a missing hop to count.
+    static constexpr std::int64_t kGrace = 100'000'000;
+
     // Points of `node` capturing at `ts` that `keep` accepts, in path order: tunnels before
     // the NIC on the way out, the NIC first on the way in.
     template <class Keep>
@@ -168,7 +172,7 @@ private:
                                    Keep keep) const {
         std::vector<PointId> v;
         for (const PointId& p : topo_.captured_on(node, ts))
-            if (keep(p)) v.push_back(p);
+            if (keep(p) && topo_.captured(p, ts + kGrace)) v.push_back(p);
         std::ranges::stable_sort(
             v, {}, [&](const PointId& p) { return (p.kind == PointKind::nic) == transmit; });
         return v;
@@ -177,7 +181,8 @@ private:
     // The veth of a pod on `node`, if it was capturing at `ts`.
     std::vector<PointId> veth_on(const IpAddr& pod, std::uint16_t node, std::int64_t ts) const {
         const auto v = topo_.pod_veth(pod);
-        if (!v || v->node != node || !topo_.captured(*v, ts)) return {};
+        if (!v || v->node != node || !topo_.captured(*v, ts) || !topo_.captured(*v, ts + kGrace))
+            return {};
         return {*v};
     }
 

@@ -139,9 +139,7 @@ void FlowTable::add(const Path& p, const Classification& c) {
     }
 
     if (first.icmp_error) {
-        const auto q = quoted_.find(first.quote_key);
-        if (q != quoted_.end()) {
-            const Quoted& e = recent_[q->second - recent_base_];
+        if (const Quoted& e = quoted_[quote_slot(first.quote_key)]; e.key == first.quote_key) {
             const std::int64_t gap = first.ts_ns - e.ts;
             if (gap <= quote_window_ns && -gap <= quote_window_ns) {
                 Flow& f = flows_[e.flow];
@@ -168,7 +166,13 @@ void FlowTable::add(const Path& p, const Classification& c) {
     const Endpoint& hi = src_first ? dst : src;
     const Key key{{lo.addr, lo.version}, {hi.addr, hi.version}, lo.port, hi.port, view.proto};
 
-    auto [slot, fresh] = index_.try_emplace(key, static_cast<std::uint32_t>(flows_.size()));
+    bool fresh = false;
+    if (last_flow_ == UINT32_MAX || !(key == last_key_)) {
+        auto [slot, added] = index_.try_emplace(key, static_cast<std::uint32_t>(flows_.size()));
+        fresh = added;
+        last_key_ = key;
+        last_flow_ = slot->second;
+    }
     if (fresh) {
         Flow f;
         f.id = static_cast<std::uint32_t>(flows_.size() + 1);
@@ -185,7 +189,7 @@ void FlowTable::add(const Path& p, const Classification& c) {
         flows_.push_back(std::move(f));
         state_.emplace_back();
     }
-    const std::uint32_t idx = slot->second;
+    const std::uint32_t idx = last_flow_;
     Flow& f = flows_[idx];
     FlowState& st = state_[idx];
 
@@ -294,16 +298,9 @@ void FlowTable::add(const Path& p, const Classification& c) {
     if (s.size() > example.sightings.size()) example = p;
 
     if (first.quote_key != 0 && !first.icmp_error) {
-        recent_.push_back(Quoted{
+        quoted_[quote_slot(first.quote_key)] = {
             first.quote_key, first.ts_ns, idx,
-            static_cast<std::uint16_t>(std::min<std::size_t>(s.size() - 1, 0xffff)), reverse});
-        quoted_[first.quote_key] = recent_base_ + recent_.size() - 1;
-        while (!recent_.empty() && recent_.front().ts < first.ts_ns - quote_window_ns) {
-            const auto q = quoted_.find(recent_.front().key);
-            if (q != quoted_.end() && q->second == recent_base_) quoted_.erase(q);
-            recent_.pop_front();
-            ++recent_base_;
-        }
+            static_cast<std::uint16_t>(std::min<std::size_t>(s.size() - 1, 0xffff)), reverse};
     }
 }
 

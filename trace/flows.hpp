@@ -5,7 +5,6 @@
 // the packet they quote.
 #include <array>
 #include <cstdint>
-#include <deque>
 #include <optional>
 #include <unordered_map>
 #include <vector>
@@ -130,13 +129,20 @@ private:
     struct KeyHash {
         std::size_t operator()(const Key& k) const noexcept;
     };
+    // The packets an ICMP error may quote, by quote key in a direct-mapped cache: one store per
+    // packet, no eviction pass; a newer packet with the same slot replaces an older one, so at
+    // high rates the window is shorter than quote_window_ns (16384 slots: 16 ms at 1M pps).
     struct Quoted {
-        std::uint64_t key;
-        std::int64_t ts;
-        std::uint32_t flow;
-        std::uint16_t hop;
-        bool reverse;
+        std::uint64_t key = 0;  // 0: empty
+        std::int64_t ts = 0;
+        std::uint32_t flow = 0;
+        std::uint16_t hop = 0;
+        bool reverse = false;
     };
+    static constexpr int kQuoteBits = 14;
+    static std::size_t quote_slot(std::uint64_t key) {
+        return static_cast<std::size_t>((key * 0x9e3779b97f4a7c15ull) >> (64 - kQuoteBits));
+    }
     // What a flow needs remembered but does not show: the last TCP segments each way (a
     // retransmission is the same seq and length again at the same point), and how the path
     // that set the flow's kind ranked.
@@ -153,9 +159,10 @@ private:
     std::vector<Flow> flows_;
     std::vector<FlowState> state_;  // parallel to flows_
     std::unordered_map<Key, std::uint32_t, KeyHash> index_;
-    std::deque<Quoted> recent_;                              // in time order, for eviction
-    std::unordered_map<std::uint64_t, std::size_t> quoted_;  // quote key -> seq in recent_
-    std::uint64_t recent_base_ = 0;
+    // Consecutive packets mostly belong to one flow: its key is checked before the map.
+    Key last_key_;
+    std::uint32_t last_flow_ = UINT32_MAX;
+    std::vector<Quoted> quoted_ = std::vector<Quoted>(std::size_t{1} << kQuoteBits);
     FlowStats stats_;
 };
 

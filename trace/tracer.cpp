@@ -2,22 +2,32 @@
 
 namespace podtrace::trace {
 
+// Buffers are traded, not allocated, and each path's storage goes back to the correlator once
+// the flows have taken what they keep: nothing here allocates per packet.
 void Tracer::pump() {
-    for (Path& p : correlator_.drain()) linker_.add(std::move(p));
-    for (const Path& p : linker_.drain()) flows_.add(p, classify(p));
+    correlator_.drain_into(correlated_);
+    for (Path& p : correlated_) linker_.add(std::move(p));
+    correlated_.clear();
+    linker_.drain_into(linked_);
+    for (Path& p : linked_) {
+        flows_.add(p, classify(p));
+        correlator_.recycle(std::move(p));
+    }
+    linked_.clear();
 }
 
 void Tracer::add(const Sighting& s) {
     topology_.saw(s);
+    if (s.at.kind == PointKind::wireguard) linker_.plaintext_seen(s.at.node);
     correlator_.add(s);
     pump();
 }
 
 void Tracer::finish() {
     correlator_.finish();
-    for (Path& p : correlator_.drain()) linker_.add(std::move(p));
+    pump();
     linker_.finish();
-    for (const Path& p : linker_.drain()) flows_.add(p, classify(p));
+    pump();
 }
 
 }  // namespace podtrace::trace

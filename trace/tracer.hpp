@@ -21,7 +21,7 @@ struct TracerOptions {
 class Tracer {
 public:
     explicit Tracer(Names& names, TracerOptions opt = {})
-        : correlator_(opt.correlator), linker_(opt.wireguard), topology_(names) {}
+        : opt_(opt), correlator_(opt.correlator), linker_(opt.wireguard), topology_(names) {}
 
     void add(const Sighting& s);
     void finish();  // end of input: every path in flight is finished and counted
@@ -32,13 +32,16 @@ public:
     const CorrelatorStats& correlation() const { return correlator_.stats(); }
     const WireGuardStats& wireguard() const { return linker_.stats(); }
     std::size_t in_flight() const { return correlator_.in_flight(); }
+    const TracerOptions& options() const { return opt_; }
 
 private:
     void pump();
+    TracerOptions opt_;
     Correlator correlator_;
     WireGuardLinker linker_;
     Topology topology_;
     FlowTable flows_;
+    std::vector<Path> correlated_, linked_;
 };
 
 }  // namespace podtrace::trace

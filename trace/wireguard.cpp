@@ -71,19 +71,33 @@ void WireGuardLinker::add(Path&& p) {
     e.hold_ts = p.sightings.front().ts_ns;
     latest_ = std::max(latest_, e.hold_ts);
     if (const Sighting* m = wireguard_message(p)) {
-        if (m->wg_type >= 1 && m->wg_type <= 3) {
-            ++stats_.handshakes;
-        } else if (m->wg_type == 4 && udp_payload(*m) <= 32) {
-            ++stats_.keepalives;
-        } else if (m->wg_type == 4) {
+        // Nothing to pair with: pass it on now rather than hold it (memory and time at high
+        // packet rates).
+        const std::uint16_t sender = p.sightings.front().at.node;
+        const bool plaintext_here = sender < plaintext_nodes_.size() && plaintext_nodes_[sender];
+        const bool keepalive = m->wg_type == 4 && udp_payload(*m) <= 32;
+        if (m->wg_type != 4 || keepalive || !plaintext_here) {
+            if (m->wg_type >= 1 && m->wg_type <= 3) ++stats_.handshakes;
+            if (keepalive) ++stats_.keepalives;
+            if (m->wg_type == 4 && !keepalive) ++stats_.cipher_unlinked;
+            done_.push_back(std::move(p));
+            link_ready(latest_, false);
+            return;
+        }
+        {
             const Candidate c{e.hold_ts, seq};
             auto pos = ciphers_.end();
             while (pos != ciphers_.begin() && (pos - 1)->ts > c.ts) --pos;
             ciphers_.insert(pos, c);
         }
-    } else if (std::ranges::any_of(p.sightings, [](const Sighting& s) {
+    } else if (!std::ranges::any_of(p.sightings, [](const Sighting& s) {
                    return s.at.kind == PointKind::wireguard;
                })) {
+        // WireGuard has no part in it: no reason to hold it (memory at high packet rates).
+        done_.push_back(std::move(p));
+        link_ready(latest_, false);
+        return;
+    } else {
         e.plain = true;
         if (const Sighting* w = sent_plaintext(p)) {
             e.indexed = true;
@@ -178,6 +192,16 @@ void WireGuardLinker::link_ready(std::int64_t now_ns, bool all) {
 void WireGuardLinker::finish() {
     link_ready(latest_, true);
     latest_ = kMin;
+}
+
+void WireGuardLinker::plaintext_seen(std::uint16_t node) {
+    if (node >= plaintext_nodes_.size()) plaintext_nodes_.resize(node + 1, false);
+    plaintext_nodes_[node] = true;
+}
+
+void WireGuardLinker::drain_into(std::vector<Path>& out) {
+    out.clear();
+    out.swap(done_);
 }
 
 std::vector<Path> WireGuardLinker::drain() {

@@ -34,13 +34,18 @@ struct WireGuardOptions {
 
 // Takes paths as the correlator finishes them (each path's first sighting is roughly in time
 // order) and gives them back, with ciphertext sightings inserted into their plaintext path in
-// time order, and the linked ciphertext paths removed. Memory: paths of the last window.
+// time order, and the linked ciphertext paths removed. Paths WireGuard has no part in pass
+// straight through, ahead of held ones. Memory: WireGuard paths of the last two windows.
 class WireGuardLinker {
 public:
     explicit WireGuardLinker(WireGuardOptions opt = {}) : opt_(opt) {}
+    // A wireguard.cali sighting on `node` (told before its path arrives, as sightings come in
+    // time order): only ciphertexts sent from such a node can find their plaintext.
+    void plaintext_seen(std::uint16_t node);
     void add(Path&& p);
     void finish();
     std::vector<Path> drain();
+    void drain_into(std::vector<Path>& out);  // into `out` (cleared), trading buffers
     const WireGuardStats& stats() const { return stats_; }
 
 private:
@@ -70,6 +75,7 @@ private:
     std::unordered_map<std::uint64_t, std::deque<Candidate>> plains_;
     std::deque<Candidate> ciphers_;  // transport data not yet linked, by first ts
     std::vector<Path> done_;
+    std::vector<bool> plaintext_nodes_;
 };
 
 }  // namespace podtrace::trace

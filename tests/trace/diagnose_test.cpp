@@ -121,6 +121,9 @@ TEST_CASE("diagnose: the next point not capturing then is no drop", "[diagnose]"
     SECTION("capturing, but only before the packet") {
         sc.topo.cover(make_point(sc.names, "k8s-w2", "calie4c8b6a1f3c"), 0, 100 * kUs);
     }
+    SECTION("capturing, but stopped 50 ms after it: too soon to call the hop missing") {
+        sc.topo.cover(make_point(sc.names, "k8s-w2", "calie4c8b6a1f3c"), 0, 50'000 * kUs);
+    }
     const auto table = sc.table();
     CHECK(diagnose(table, sc.topo).empty());
 }

@@ -1,0 +1,34 @@
+#pragma once
+// A map from a non-zero 64-bit key (a fingerprint, a quote key) to a 64-bit value, for the
+// per-packet lookups of the hot path: open addressing with linear probing and backward-shift
+// deletion, so a lookup, an insert or an erase touches one or two cache lines and never
+// allocates once grown. std::unordered_map allocates a node per insert and its misses took
+// half of `report`'s time (bench/report_bench.sh).
+#include <cstdint>
+#include <vector>
+
+namespace podtrace::trace {
+
+class U64Map {
+public:
+    std::uint64_t* find(std::uint64_t key);  // nullptr when absent
+    void set(std::uint64_t key, std::uint64_t value);
+    void erase(std::uint64_t key);
+    void clear();
+    std::size_t size() const { return size_; }
+
+private:
+    struct Slot {
+        std::uint64_t key = 0;  // 0: empty
+        std::uint64_t value = 0;
+    };
+    std::size_t home(std::uint64_t key) const {
+        return static_cast<std::size_t>((key * 0x9e3779b97f4a7c15ull) >> shift_);
+    }
+    void grow();
+    std::vector<Slot> slots_;
+    std::size_t size_ = 0;
+    int shift_ = 64;
+};
+
+}  // namespace podtrace::trace
