@@ -99,6 +99,20 @@ bool egress_without_snat(const ReportData& d, const Flow& f) {
     });
 }
 
+// A node's own address (a host-networked pod's too): known from facts, packets or --nodes.
+bool host_networked(const ReportData& d, const trace::Endpoint& e) {
+    const trace::Topology& topo = d.tracer.topology();
+    return topo.node_of(ip_of(e)).has_value() && !topo.is_pod(ip_of(e));
+}
+
+std::string host_networked_text(const ReportData& d, const Flow& f) {
+    const bool c = host_networked(d, f.client), s = host_networked(d, f.server);
+    return c && s ? ", host-networked both ends"
+           : c    ? ", host-networked client"
+           : s    ? ", host-networked server"
+                  : "";
+}
+
 // "cross-node IPIP", "egress, SNAT 172.16.158.1:40500 -> 192.168.10.101:61000".
 std::string kind_text(const ReportData& d, const Flow& f) {
     if (egress_without_snat(d, f)) return "egress, no SNAT";
@@ -110,6 +124,46 @@ std::string kind_text(const ReportData& d, const Flow& f) {
     }
     if (f.snat) s += ", SNAT " + rewrite_text(d, *f.snat);
     if (f.dnat) s += ", DNAT " + rewrite_text(d, *f.dnat);
+    return s + host_networked_text(d, f);
+}
+
+// How pod traffic crossed between each pair of nodes seen at both ends, and the IP pool mode
+// that implies: one encapsulation everywhere is Always (or CrossSubnet with every pair in
+// different subnets); direct for some pairs and encapsulated for others is CrossSubnet.
+std::string pool_mode_text(const ReportData& d) {
+    std::vector<std::pair<std::string, std::string>> pairs;  // "k8s-w1 <-> k8s-w2", how
+    for (const Flow& f : d.tracer.flows().flows()) {
+        if (f.kind != trace::PathKind::cross_node || host_networked(d, f.client) ||
+            host_networked(d, f.server))
+            continue;
+        const trace::Path& p = f.example_fwd.sightings.empty() ? f.example_rev : f.example_fwd;
+        if (p.sightings.empty()) continue;
+        const std::uint16_t a = p.sightings.front().at.node, b = p.sightings.back().at.node;
+        if (a == b) continue;
+        auto na = d.names.name(a), nb = d.names.name(b);
+        if (nb < na) std::swap(na, nb);
+        std::string how = f.encap == trace::Encap::none ? "direct" : trace::encap_name(f.encap);
+        std::pair<std::string, std::string> e{na + " <-> " + nb, how};
+        if (std::ranges::find(pairs, e) == pairs.end()) pairs.push_back(std::move(e));
+    }
+    if (pairs.empty()) return "";
+    std::ranges::sort(pairs);
+    std::vector<std::string> hows;
+    for (const auto& [_, how] : pairs)
+        if (std::ranges::find(hows, how) == hows.end()) hows.push_back(how);
+    std::string s;
+    for (const auto& [pair, how] : pairs) s += (s.empty() ? "" : "; ") + how + ' ' + pair;
+    const bool direct = std::ranges::find(hows, "direct") != hows.end();
+    if (hows.size() == 1 && direct)
+        s += ": no encapsulation (direct routing, BGP)";
+    else if (hows.size() == 1 && hows[0] == "WireGuard")
+        s += ": WireGuard encryption between nodes";
+    else if (hows.size() == 1)
+        s += ": " + hows[0] + " mode Always (or CrossSubnet with these nodes in different subnets)";
+    else if (hows.size() == 2 && direct)
+        s += ": CrossSubnet (direct inside a subnet, encapsulated across)";
+    else
+        s += ": mixed";
     return s;
 }
 
@@ -243,6 +297,7 @@ void write_text(const ReportData& d, std::ostream& out) {
         if (!f.facts_error.empty()) out << "  [node facts unreadable: " << f.facts_error << ']';
         out << '\n';
     }
+    if (const std::string m = pool_mode_text(d); !m.empty()) out << "cross-node: " << m << '\n';
     if (!d.clock_note.empty()) out << "clocks: " << d.clock_note << '\n';
     if (d.clocks.size() > 1)
         for (const trace::NodeClock& c : d.clocks) out << "clock " << clock_text(d, c) << '\n';
@@ -376,6 +431,8 @@ json flow_json(const ReportData& d, const Flow& f) {
                       ? "direct"
                       : trace::encap_name(f.encap)},
         {"vni", f.vni},
+        {"host_networked",
+         {{"client", host_networked(d, f.client)}, {"server", host_networked(d, f.server)}}},
         {"snat", rewrite_json(d, f.snat)},
         {"dnat", rewrite_json(d, f.dnat)},
         {"forward", dir_json(f.fwd)},
@@ -449,6 +506,7 @@ void write_json(const ReportData& d, std::ostream& out) {
         {"captures", std::move(captures)},
         {"clocks", std::move(clocks)},
         {"clock_note", d.clock_note.empty() ? json(nullptr) : json(d.clock_note)},
+        {"cross_node", pool_mode_text(d).empty() ? json(nullptr) : json(pool_mode_text(d))},
         {"decode", {{"frames", d.decode.frames}, {"status", status}, {"reasons", reasons}}},
         {"correlation",
          {{"sightings", c.sightings},
@@ -558,6 +616,7 @@ void write_markdown(const ReportData& d, std::ostream& out) {
         << d.files.size() << " captures, " << d.tracer.topology().nodes().size() << " nodes, "
         << d.decode.frames << " frames, " << flows.stats().paths << " packets, "
         << flows.flows().size() << " flows, " << d.findings.size() << " findings\n\n";
+    if (const std::string m = pool_mode_text(d); !m.empty()) out << "Cross-node: " << m << "\n\n";
     if (!d.expectations.empty()) {
         out << "### Expectations\n\n| | Expectation | Detail |\n|---|---|---|\n";
         for (std::size_t i = 0; i < d.results.size(); ++i)
