@@ -29,7 +29,7 @@ struct NodeClock {
 struct ClockOptions {
     // Fingerprints kept per node; past this the subsample is halved (still the same subset on
     // every node, as the choice depends on the fingerprint alone).
-    std::size_t max_samples_per_node = 1 << 16;
+    std::size_t max_samples_per_node = 1 << 13;
 };
 
 class ClockEstimator {

@@ -156,8 +156,16 @@ public:
     ExpectResult encrypted() const {
         std::size_t cross = 0;
         std::vector<std::string> bad;
+        // A Service's traffic to an endpoint on another node crosses nodes too.
+        const auto spans_nodes = [](const Path& p) {
+            return !p.sightings.empty() &&
+                   p.sightings.front().at.node != p.sightings.back().at.node;
+        };
         for (const Flow& f : flows_.flows()) {
-            if (f.kind != PathKind::cross_node) continue;
+            if (f.kind != PathKind::cross_node &&
+                !(f.kind == PathKind::service &&
+                  (spans_nodes(f.example_fwd) || spans_nodes(f.example_rev))))
+                continue;
             ++cross;
             const std::uint64_t clear = f.fwd.clear_on_wire + f.rev.clear_on_wire;
             if (clear > 0)
