@@ -68,7 +68,8 @@ struct Input {
     std::int64_t first_ns = INT64_MAX, last_ns = INT64_MIN;
     Held held;
     std::int64_t newest = INT64_MIN;
-    std::string error;  // why the file could not be read to its end
+    std::string error;        // why the file could not be read to its end
+    std::string facts_error;  // why the node facts it carries could not be read
     bool done = false;
 };
 
@@ -127,6 +128,35 @@ bool load_inventory(const ReportOptions& opt, trace::Inventory& inv, std::ostrea
     return true;
 }
 
+// A node's own addresses and its pods', from the facts its capture carried: on a NIC or tunnel
+// frame whose capture gave no direction, they tell which way it went (an outer source that is
+// the node's own left it; a destination that is one of its pods arrived). Without this the
+// clock estimate has only pod veths to go on.
+struct NodeAddresses {
+    std::vector<trace::IpAddr> own, pods;
+};
+
+void infer_direction(trace::Sighting& s, const std::vector<NodeAddresses>& by_node) {
+    if (s.direction != probes::Direction::unknown || s.at.kind == trace::PointKind::pod_veth ||
+        s.at.node >= by_node.size() || s.ip_version == 0)
+        return;
+    const NodeAddresses& n = by_node[s.at.node];
+    const auto in = [](const std::vector<trace::IpAddr>& v, const decode::Addr& a,
+                       std::uint8_t version) {
+        return std::ranges::find(v, trace::IpAddr{a, version}) != v.end();
+    };
+    bool out = false, inbound = false;
+    if (s.encapsulated()) {
+        out = in(n.own, s.outer_src, s.outer_version);
+        inbound = in(n.own, s.outer_dst, s.outer_version);
+    } else {
+        out = in(n.own, s.src, s.ip_version) || in(n.pods, s.src, s.ip_version);
+        inbound = in(n.own, s.dst, s.ip_version) || in(n.pods, s.dst, s.ip_version);
+    }
+    if (out != inbound)
+        s.direction = out ? probes::Direction::outbound : probes::Direction::inbound;
+}
+
 std::expected<void, std::string> open_input(Input& in) {
     auto f = CaptureFile::open(in.spec.path);
     if (!f) return std::unexpected(f.error().message);
@@ -152,7 +182,8 @@ std::uint64_t file_size(const std::string& path) {
 
 // Pass 1: fingerprints seen on several nodes, for the clock offsets.
 bool clock_pass(std::vector<Input>& inputs, const ReportOptions& opt, ReportData& data,
-                Progress& progress, std::uint64_t& done, std::ostream& err) {
+                const std::vector<NodeAddresses>& addresses, Progress& progress,
+                std::uint64_t& done, std::ostream& err) {
     trace::ClockEstimator est;
     decode::Decoder decoder(opt.ports);
     decode::Decoded d;
@@ -164,11 +195,14 @@ bool clock_pass(std::vector<Input>& inputs, const ReportOptions& opt, ReportData
         }
         const std::uint64_t before = done;
         while (in.file->next(f) == CaptureFile::Next::frame) {
-            learn_interfaces(in, data.names);
-            decoder.decode(f, d);
-            if (trace::sightable(d)) est.add(trace::make_sighting(d, in.points[f.interface]));
             if ((in.file->frames_read() & 0xffff) == 0)
                 progress.update(before + in.file->bytes_read());
+            learn_interfaces(in, data.names);
+            decoder.decode(f, d);
+            if (!trace::sightable(d)) continue;
+            trace::Sighting s = trace::make_sighting(d, in.points[f.interface]);
+            infer_direction(s, addresses);
+            est.add(s);
         }
         done = before + in.file->bytes_read();
         in.file.reset();
@@ -194,6 +228,7 @@ bool read_captures(const ReportOptions& opt, ReportData& data, std::ostream& err
 
     // Nodes are known from names and annotations only once a file is open: open all first.
     std::vector<std::uint16_t> nodes;
+    std::vector<NodeAddresses> addresses;  // by node id
     for (Input& in : inputs) {
         if (auto r = open_input(in); !r) {
             err << "podtrace: report: " << r.error() << '\n';
@@ -202,7 +237,24 @@ bool read_captures(const ReportOptions& opt, ReportData& data, std::ostream& err
         // A pcap's single interface, or a pcapng's first section's, is known once opened; a
         // file's node is the node of its first interface or its annotation.
         const auto at = probes::capture_point(in.spec, in.file->node(), "");
-        if (!at.node.empty()) nodes.push_back(data.names.intern(at.node));
+        if (at.node.empty()) continue;
+        const std::uint16_t node = data.names.intern(at.node);
+        nodes.push_back(node);
+        if (in.file->node_facts().empty()) continue;
+        auto facts = trace::parse_node_facts(in.file->node_facts());
+        if (!facts) {
+            in.facts_error = facts.error();
+            continue;
+        }
+        if (addresses.size() <= node) addresses.resize(node + 1);
+        NodeAddresses& a = addresses[node];
+        if (facts->nic)
+            for (const trace::Cidr& c : facts->nic->addresses) a.own.push_back(c.base);
+        for (const trace::FactsLink& t : facts->tunnels)
+            for (const trace::Cidr& c : t.addresses) a.own.push_back(c.base);
+        for (const auto& [veth, ips] : facts->pods)
+            a.pods.insert(a.pods.end(), ips.begin(), ips.end());
+        data.tracer.topology().set_facts(node, std::move(*facts));
     }
     std::ranges::sort(nodes);
     nodes.erase(std::unique(nodes.begin(), nodes.end()), nodes.end());
@@ -212,7 +264,7 @@ bool read_captures(const ReportOptions& opt, ReportData& data, std::ostream& err
     std::uint64_t done = 0;
     if (two_pass) {
         for (Input& in : inputs) in.file.reset();
-        if (!clock_pass(inputs, opt, data, progress, done, err)) return false;
+        if (!clock_pass(inputs, opt, data, addresses, progress, done, err)) return false;
         for (Input& in : inputs) {
             in.points.clear();
             in.frames_per_if.clear();
@@ -261,6 +313,7 @@ bool read_captures(const ReportOptions& opt, ReportData& data, std::ostream& err
             if (!trace::sightable(d)) continue;
             trace::Sighting s = trace::make_sighting(d, at);
             s.ts_ns = ts;
+            infer_direction(s, addresses);
             in.held.push(s);
             if ((in.file->frames_read() & 0xffff) == 0) progress.update(done);
         }
@@ -297,14 +350,7 @@ bool read_captures(const ReportOptions& opt, ReportData& data, std::ostream& err
                                      ifs[i].linktype, in.frames_per_if[i]});
             if (in.first_ns <= in.last_ns) data.tracer.topology().cover(p, in.first_ns, in.last_ns);
         }
-        if (!in.file->node_facts().empty() && !in.points.empty()) {
-            auto facts = trace::parse_node_facts(in.file->node_facts());
-            if (facts) {
-                data.tracer.topology().set_facts(in.points.front().node, std::move(*facts));
-            } else {
-                fs.facts_error = facts.error();
-            }
-        }
+        fs.facts_error = in.facts_error;
         data.files.push_back(std::move(fs));
     }
     data.decode = decoder.stats();
