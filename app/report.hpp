@@ -23,9 +23,6 @@ struct ReportFilters {
     std::vector<std::string> ips;
     std::vector<int> ports;
     std::vector<std::string> kinds;  // same-node, cross-node, egress, service, unknown
-    bool empty() const {
-        return pods.empty() && namespaces.empty() && ips.empty() && ports.empty() && kinds.empty();
-    }
 };
 
 struct ReportOptions {

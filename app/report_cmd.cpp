@@ -38,12 +38,15 @@ bool shown(const ReportFilters& f, const trace::Flow& flow, const ReportData& da
         }))
         return false;
     if (!f.ips.empty() && !std::ranges::any_of(f.ips, [&](const std::string& ip) {
-            return any_end([&](const trace::IpAddr& a) { return a.str() == ip; });
+            const auto want = trace::IpAddr::parse(ip);  // checked before reading
+            return any_end([&](const trace::IpAddr& a) { return want && a == *want; });
         }))
         return false;
-    if (!f.ports.empty() && !std::ranges::any_of(f.ports, [&](int p) {
-            return flow.client.port == p || flow.server.port == p;
-        }))
+    // Ports of TCP, UDP and SCTP only: an ICMP flow's "port" is its echo identifier.
+    const bool ports = flow.proto == 6 || flow.proto == 17 || flow.proto == 132;
+    if (!f.ports.empty() && !(ports && std::ranges::any_of(f.ports, [&](int p) {
+                                  return flow.client.port == p || flow.server.port == p;
+                              })))
         return false;
     if (!f.kinds.empty() && !std::ranges::any_of(f.kinds, [&](const std::string& k) {
             return k == trace::path_kind_name(flow_kind(data, flow));
@@ -83,6 +86,15 @@ int report_command(const ReportOptions& opt, std::ostream& out, std::ostream& er
         data->expectations.push_back(std::move(*e));
     }
     if (!read_captures(opt, *data, err)) return 2;
+    for (const std::string& sel : opt.filters.pods)
+        if (std::ranges::none_of(data->inventory.pods(), [&](const trace::Pod& p) {
+                return sel.find('/') == std::string::npos ? p.name == sel
+                                                          : p.ns + '/' + p.name == sel;
+            })) {
+            err << "podtrace: report: --pod " << sel << ": no such pod in --pods ("
+                << data->inventory.pods().size() << " pods)\n";
+            return 2;
+        }
 
     const trace::Topology& topo = data->tracer.topology();
     trace::DiagnoseOptions dopt;

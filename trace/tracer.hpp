@@ -31,7 +31,6 @@ public:
     const FlowTable& flows() const { return flows_; }
     const CorrelatorStats& correlation() const { return correlator_.stats(); }
     const WireGuardStats& wireguard() const { return linker_.stats(); }
-    std::size_t in_flight() const { return correlator_.in_flight(); }
     const TracerOptions& options() const { return opt_; }
 
 private:
