@@ -75,7 +75,7 @@ void Correlator::retire_front() {
     }
     Group& g = groups_.front();
     const std::uint64_t fp = g.path.sightings.front().fingerprint;
-    if (const std::uint64_t* seq = newest_.find(fp); seq && *seq == base_) newest_.erase(fp);
+    newest_.erase_if_value(fp, base_);
     done_.push_back(std::move(g.path));
     ++stats_.paths;
     groups_.pop_front();

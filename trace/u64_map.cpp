@@ -30,6 +30,22 @@ void U64Map::erase(std::uint64_t key) {
         if (slots_[i].key == 0) return;
         i = (i + 1) & mask;
     }
+    erase_slot(i);
+}
+
+void U64Map::erase_if_value(std::uint64_t key, std::uint64_t value) {
+    if (slots_.empty()) return;
+    const std::size_t mask = slots_.size() - 1;
+    std::size_t i = home(key);
+    while (slots_[i].key != key) {
+        if (slots_[i].key == 0) return;
+        i = (i + 1) & mask;
+    }
+    if (slots_[i].value == value) erase_slot(i);
+}
+
+void U64Map::erase_slot(std::size_t i) {
+    const std::size_t mask = slots_.size() - 1;
     // Backward shift: move later entries of the probe run into the hole, so lookups that
     // stop at an empty slot stay right without tombstones.
     for (std::size_t j = (i + 1) & mask; slots_[j].key != 0; j = (j + 1) & mask) {

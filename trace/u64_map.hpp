@@ -14,6 +14,8 @@ public:
     std::uint64_t* find(std::uint64_t key);  // nullptr when absent
     void set(std::uint64_t key, std::uint64_t value);
     void erase(std::uint64_t key);
+    // Erases `key` only while it still maps to `value`; one probe instead of find + erase.
+    void erase_if_value(std::uint64_t key, std::uint64_t value);
     void clear();
     std::size_t size() const { return size_; }
 
@@ -26,6 +28,7 @@ private:
         return static_cast<std::size_t>((key * 0x9e3779b97f4a7c15ull) >> shift_);
     }
     void grow();
+    void erase_slot(std::size_t i);
     std::vector<Slot> slots_;
     std::size_t size_ = 0;
     int shift_ = 64;
