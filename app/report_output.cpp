@@ -292,7 +292,8 @@ void write_text(const ReportData& d, std::ostream& out) {
     for (const FileSummary& f : d.files) {
         out << "  " << f.path << ':';
         for (const InterfaceSummary& i : f.interfaces)
-            out << ' ' << i.node << '/' << i.name << " (" << i.frames << ')';
+            out << ' ' << i.node << (i.name.empty() ? "" : "/") << i.name << " (" << i.frames
+                << ')';
         if (!f.error.empty()) out << "  [read error: " << f.error << ']';
         if (!f.facts_error.empty()) out << "  [node facts unreadable: " << f.facts_error << ']';
         out << '\n';
