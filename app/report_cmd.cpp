@@ -1,6 +1,12 @@
 // `podtrace report`: one packet, every hop, explained — flows, paths, findings, expectations.
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -62,6 +68,37 @@ std::string check_filters(const ReportOptions& opt) {
         if (!trace::IpAddr::parse(ip)) return "--ip " + ip + ": not an IP address";
     if ((!opt.filters.pods.empty() || !opt.filters.namespaces.empty()) && opt.pods_json.empty())
         return "--pod and --namespace need --pods (kubectl get pods -A -o json)";
+    return "";
+}
+
+// A regular file (or a new one) is written to a temporary file beside it and renamed over it,
+// so a reader never sees half a report. Anything else that exists (/dev/null, a FIFO, a
+// terminal) is written in place: renaming over it would replace the device itself.
+// Returns an error message, "" when written.
+std::string write_file(const std::string& path, const std::string& text) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+        if (S_ISDIR(st.st_mode)) return "-o " + path + ": is a directory";
+        std::ofstream f(path, std::ios::binary);
+        f << text;
+        f.close();
+        return f ? "" : "cannot write " + path;
+    }
+    std::string tmp = path + ".XXXXXX";
+    const int fd = ::mkstemp(tmp.data());
+    if (fd < 0) return "cannot write " + path + ": " + std::strerror(errno);
+    ::close(fd);
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    f << text;
+    f.close();
+    // mkstemp makes it 0600; a report is as readable as any file the user creates.
+    const mode_t mask = ::umask(0);
+    ::umask(mask);
+    if (!f || ::chmod(tmp.c_str(), 0666 & ~mask) != 0 ||
+        std::rename(tmp.c_str(), path.c_str()) != 0) {
+        std::remove(tmp.c_str());
+        return "cannot write " + path;
+    }
     return "";
 }
 
@@ -134,16 +171,9 @@ int report_command(const ReportOptions& opt, std::ostream& out, std::ostream& er
             err << "podtrace: report: cannot write to standard output\n";
             return 2;
         }
-    } else {
-        const std::string tmp = opt.output + ".tmp";
-        std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-        f << buf.str();
-        f.close();
-        if (!f || std::rename(tmp.c_str(), opt.output.c_str()) != 0) {
-            std::remove(tmp.c_str());
-            err << "podtrace: report: cannot write " << opt.output << '\n';
-            return 2;
-        }
+    } else if (const std::string e = write_file(opt.output, buf.str()); !e.empty()) {
+        err << "podtrace: report: " << e << '\n';
+        return 2;
     }
     for (const FileSummary& f : data->files)
         if (!f.error.empty()) rc = 2;
