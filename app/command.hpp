@@ -19,7 +19,12 @@ Command add_capture_command(CLI::App& cli);
 Command add_discover_command(CLI::App& cli);
 Command add_report_command(CLI::App& cli);
 std::string node_facts_json();  // `podtrace discover --json` text, "" on failure
-// Adds each --*-port value to a tunnel's port set; a bad one is a CLI::ValidationError.
-void add_ports(const std::vector<int>& ports, decode::PortSet& set, const char* flag);
+// --vxlan-port, --geneve-port and --wireguard-port, shared by the subcommands that decode.
+struct TunnelPorts {
+    std::vector<int> vxlan, geneve, wireguard;
+};
+void add_tunnel_port_options(CLI::App* sub, TunnelPorts& p);
+// Adds the values to `ports` (from a subcommand's callback); a bad one is a CLI::ValidationError.
+void apply_tunnel_ports(const TunnelPorts& p, decode::Ports& ports);
 
 }  // namespace podtrace::app

@@ -248,6 +248,8 @@ int decode_command(const DecodeOptions& opt, std::ostream& out, std::ostream& er
     return rc;
 }
 
+namespace {
+
 // Adds each --*-port value to a tunnel's port set, refusing what does not fit.
 void add_ports(const std::vector<int>& ports, decode::PortSet& set, const char* flag) {
     for (int p : ports) {
@@ -258,10 +260,26 @@ void add_ports(const std::vector<int>& ports, decode::PortSet& set, const char* 
     }
 }
 
+}  // namespace
+
+void add_tunnel_port_options(CLI::App* sub, TunnelPorts& p) {
+    sub->add_option("--vxlan-port", p.vxlan,
+                    "also decode VXLAN on this UDP port (4789, 8472 always)");
+    sub->add_option("--geneve-port", p.geneve, "also decode Geneve on this UDP port (6081 always)");
+    sub->add_option("--wireguard-port", p.wireguard,
+                    "also decode WireGuard on this UDP port (51820 always)");
+}
+
+void apply_tunnel_ports(const TunnelPorts& p, decode::Ports& ports) {
+    add_ports(p.vxlan, ports.vxlan, "--vxlan-port");
+    add_ports(p.geneve, ports.geneve, "--geneve-port");
+    add_ports(p.wireguard, ports.wireguard, "--wireguard-port");
+}
+
 Command add_decode_command(CLI::App& cli) {
     struct State {
         DecodeOptions opt;
-        std::vector<int> vxlan, geneve, wireguard;
+        TunnelPorts tunnel_ports;
     };
     auto st = std::make_shared<State>();
     auto* sub = cli.add_subcommand(
@@ -275,17 +293,8 @@ Command add_decode_command(CLI::App& cli) {
     sub->add_flag("-q,--quiet", st->opt.quiet, "no summary of frame outcomes on stderr");
     sub->add_option("-c,--count", st->opt.count, "stop after this many frames")
         ->check(CLI::PositiveNumber);
-    sub->add_option("--vxlan-port", st->vxlan,
-                    "also decode VXLAN on this UDP port (4789, 8472 always)");
-    sub->add_option("--geneve-port", st->geneve,
-                    "also decode Geneve on this UDP port (6081 always)");
-    sub->add_option("--wireguard-port", st->wireguard,
-                    "also decode WireGuard on this UDP port (51820 always)");
-    sub->callback([st] {
-        add_ports(st->vxlan, st->opt.ports.vxlan, "--vxlan-port");
-        add_ports(st->geneve, st->opt.ports.geneve, "--geneve-port");
-        add_ports(st->wireguard, st->opt.ports.wireguard, "--wireguard-port");
-    });
+    add_tunnel_port_options(sub, st->tunnel_ports);
+    sub->callback([st] { apply_tunnel_ports(st->tunnel_ports, st->opt.ports); });
     return {sub, [st] { return decode_command(st->opt, std::cout, std::cerr); }};
 }
 

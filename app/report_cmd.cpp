@@ -188,7 +188,7 @@ Command add_report_command(CLI::App& cli) {
     struct State {
         ReportOptions opt;
         std::string format = "text";
-        std::vector<int> vxlan, geneve, wireguard;
+        TunnelPorts tunnel_ports;
     };
     auto st = std::make_shared<State>();
     auto* sub = cli.add_subcommand(
@@ -221,19 +221,12 @@ Command add_report_command(CLI::App& cli) {
         ->check(CLI::Range(0.0, 60.0));
     sub->add_flag("!--no-clock", st->opt.clock, "do not estimate clock offsets between nodes");
     sub->add_flag("!--no-progress", st->opt.progress, "no progress indication on a terminal");
-    sub->add_option("--vxlan-port", st->vxlan, "also decode VXLAN on this UDP port")
-        ->check(CLI::Range(1, 65535));
-    sub->add_option("--geneve-port", st->geneve, "also decode Geneve on this UDP port")
-        ->check(CLI::Range(1, 65535));
-    sub->add_option("--wireguard-port", st->wireguard, "also decode WireGuard on this UDP port")
-        ->check(CLI::Range(1, 65535));
+    add_tunnel_port_options(sub, st->tunnel_ports);
     // One value per occurrence (--pods a --pods b), so options never swallow the captures.
     for (CLI::Option* o : sub->get_options())
         if (o->get_positional() == false) o->allow_extra_args(false);
     sub->callback([st] {
-        add_ports(st->vxlan, st->opt.ports.vxlan, "--vxlan-port");
-        add_ports(st->geneve, st->opt.ports.geneve, "--geneve-port");
-        add_ports(st->wireguard, st->opt.ports.wireguard, "--wireguard-port");
+        apply_tunnel_ports(st->tunnel_ports, st->opt.ports);
         st->opt.format = st->format == "json"    ? ReportFormat::json
                          : st->format == "junit" ? ReportFormat::junit
                          : st->format == "md"    ? ReportFormat::md

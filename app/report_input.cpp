@@ -157,11 +157,15 @@ void infer_direction(trace::Sighting& s, const std::vector<NodeAddresses>& by_no
         s.direction = out ? probes::Direction::outbound : probes::Direction::inbound;
 }
 
-std::expected<void, std::string> open_input(Input& in) {
+// Opens (or reopens) the file; on failure writes the error naming it and returns false.
+bool open_input(Input& in, std::ostream& err) {
     auto f = CaptureFile::open(in.spec.path);
-    if (!f) return std::unexpected(f.error().message);
+    if (!f) {
+        err << "podtrace: report: " << f.error().message << '\n';
+        return false;
+    }
     in.file.emplace(std::move(*f));
-    return {};
+    return true;
 }
 
 // The capture points of interfaces the file declared since the last call.
@@ -189,10 +193,7 @@ bool clock_pass(std::vector<Input>& inputs, const ReportOptions& opt, ReportData
     decode::Decoded d;
     probes::Frame f;
     for (Input& in : inputs) {
-        if (auto r = open_input(in); !r) {
-            err << "podtrace: report: " << r.error() << '\n';
-            return false;
-        }
+        if (!open_input(in, err)) return false;
         const std::uint64_t before = done;
         while (in.file->next(f) == CaptureFile::Next::frame) {
             if ((in.file->frames_read() & 0xffff) == 0)
@@ -230,10 +231,7 @@ bool read_captures(const ReportOptions& opt, ReportData& data, std::ostream& err
     std::vector<std::uint16_t> nodes;
     std::vector<NodeAddresses> addresses;  // by node id
     for (Input& in : inputs) {
-        if (auto r = open_input(in); !r) {
-            err << "podtrace: report: " << r.error() << '\n';
-            return false;
-        }
+        if (!open_input(in, err)) return false;
         // A pcap's single interface, or a pcapng's first section's, is known once opened; a
         // file's node is the node of its first interface or its annotation.
         const auto at = probes::capture_point(in.spec, in.file->node(), "");
@@ -268,10 +266,7 @@ bool read_captures(const ReportOptions& opt, ReportData& data, std::ostream& err
         for (Input& in : inputs) {
             in.points.clear();
             in.frames_per_if.clear();
-            if (auto r = open_input(in); !r) {
-                err << "podtrace: report: " << r.error() << '\n';
-                return false;
-            }
+            if (!open_input(in, err)) return false;
         }
     } else if (nodes.size() > 1) {
         data.clock_note = opt.clock ? "not estimated: standard input cannot be read twice"

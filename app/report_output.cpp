@@ -487,6 +487,7 @@ void write_json(const ReportData& d, std::ostream& out) {
     const auto& fs = d.tracer.flows().stats();
     json flows = json::array();
     for (std::uint32_t id : d.shown) flows.push_back(flow_json(d, *flow_by_id(d, id)));
+    const std::string cross_node = pool_mode_text(d);
     json findings = json::array();
     for (const trace::Diagnosis& x : d.findings)
         findings.push_back({{"kind", trace::diagnosis_kind_name(x.kind)},
@@ -507,7 +508,7 @@ void write_json(const ReportData& d, std::ostream& out) {
         {"captures", std::move(captures)},
         {"clocks", std::move(clocks)},
         {"clock_note", d.clock_note.empty() ? json(nullptr) : json(d.clock_note)},
-        {"cross_node", pool_mode_text(d).empty() ? json(nullptr) : json(pool_mode_text(d))},
+        {"cross_node", cross_node.empty() ? json(nullptr) : json(cross_node)},
         {"decode", {{"frames", d.decode.frames}, {"status", status}, {"reasons", reasons}}},
         {"correlation",
          {{"sightings", c.sightings},

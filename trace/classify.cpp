@@ -20,26 +20,11 @@ const char* path_kind_name(PathKind k) {
 
 namespace {
 
-constexpr std::uint8_t kIcmp = 1, kTcp = 6, kUdp = 17, kIcmp6 = 58;
-
 Endpoint source(const Sighting& s) {
     return {s.src, s.ip_version, s.sport};
 }
 Endpoint destination(const Sighting& s) {
     return {s.dst, s.ip_version, s.dport};
-}
-
-bool is_tunnel(PointKind k) {
-    return k == PointKind::ipip_tunnel || k == PointKind::vxlan_tunnel || k == PointKind::wireguard;
-}
-
-Encap tunnel_encap(PointKind k) {
-    switch (k) {
-        case PointKind::ipip_tunnel: return Encap::ipip;
-        case PointKind::vxlan_tunnel: return Encap::vxlan;
-        case PointKind::wireguard: return Encap::wireguard;
-        default: return Encap::none;
-    }
 }
 
 void append_addr(const decode::Addr& a, std::uint8_t version, std::string& out) {

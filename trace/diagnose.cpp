@@ -17,23 +17,8 @@ const char* diagnosis_kind_name(DiagnosisKind k) {
 
 namespace {
 
-constexpr std::uint8_t kIcmp = 1, kTcp = 6, kUdp = 17, kIcmp6 = 58;
-
 IpAddr addr(const decode::Addr& a, std::uint8_t version) {
     return {a, version};
-}
-
-bool is_tunnel(PointKind k) {
-    return k == PointKind::ipip_tunnel || k == PointKind::vxlan_tunnel || k == PointKind::wireguard;
-}
-
-PointKind tunnel_kind(Encap e) {
-    switch (e) {
-        case Encap::ipip: return PointKind::ipip_tunnel;
-        case Encap::vxlan: return PointKind::vxlan_tunnel;
-        case Encap::wireguard: return PointKind::wireguard;
-        default: return PointKind::nic;  // no tunnel device of Calico's
-    }
 }
 
 const char* facts_type(Encap e) {
@@ -269,7 +254,7 @@ private:
             const auto veth = topo_.pod_veth(dst);
             if (!veth || veth->node != node) return;  // where it should go next is a guess
             if (e.at.kind == PointKind::nic && s.encapsulated()) {
-                const PointKind t = tunnel_kind(s.encap);
+                const PointKind t = tunnel_point(s.encap);
                 next = capturing(node, ts, false, [&](const PointId& p) { return p.kind == t; });
             }
             if (next.empty()) next = veth_on(dst, node, ts);

@@ -9,7 +9,6 @@ namespace podtrace::trace {
 
 namespace {
 
-constexpr std::uint8_t kIcmp = 1, kTcp = 6, kIcmp6 = 58;
 constexpr std::uint16_t kFin = 0x01, kSyn = 0x02, kPsh = 0x08, kAck = 0x10;
 
 // Bucket of |ns| > 0: 4 per octave, from the bit width and the two bits below the top one.

@@ -40,6 +40,28 @@ const char* encap_name(Encap e) {
     return "?";
 }
 
+bool is_tunnel(PointKind k) {
+    return k == PointKind::ipip_tunnel || k == PointKind::vxlan_tunnel || k == PointKind::wireguard;
+}
+
+Encap tunnel_encap(PointKind k) {
+    switch (k) {
+        case PointKind::ipip_tunnel: return Encap::ipip;
+        case PointKind::vxlan_tunnel: return Encap::vxlan;
+        case PointKind::wireguard: return Encap::wireguard;
+        default: return Encap::none;
+    }
+}
+
+PointKind tunnel_point(Encap e) {
+    switch (e) {
+        case Encap::ipip: return PointKind::ipip_tunnel;
+        case Encap::vxlan: return PointKind::vxlan_tunnel;
+        case Encap::wireguard: return PointKind::wireguard;
+        default: return PointKind::nic;
+    }
+}
+
 std::uint16_t Names::intern(std::string_view name) {
     std::string key(name);
     if (auto it = ids_.find(key); it != ids_.end()) return it->second;

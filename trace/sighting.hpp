@@ -20,6 +20,14 @@ const char* point_kind_name(PointKind k);
 enum class Encap : std::uint8_t { none, ipip, vxlan, wireguard, geneve, gre };
 const char* encap_name(Encap e);
 
+// Calico's tunnel devices and the encapsulation each carries.
+bool is_tunnel(PointKind k);
+Encap tunnel_encap(PointKind k);  // none for a pod veth or the NIC
+PointKind tunnel_point(Encap e);  // the NIC for an encapsulation Calico has no device for
+
+// IP protocol numbers the trace looks at.
+inline constexpr std::uint8_t kIcmp = 1, kTcp = 6, kUdp = 17, kIcmp6 = 58;
+
 // Node and interface names interned once per capture point, so a sighting holds two small ids.
 class Names {
 public:
