@@ -16,6 +16,7 @@ int run(int argc, char** argv) {
         add_capture_command(cli),
         add_discover_command(cli),
         add_report_command(cli),
+        add_lab_command(cli),
     };
     try {
         cli.parse(argc, argv);

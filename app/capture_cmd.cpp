@@ -1,6 +1,7 @@
 // `podtrace capture`: live capture on the node's capture points into pcapng, like dumpcap -w.
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -20,6 +21,13 @@ namespace podtrace::app {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// Wall-clock time, as packets are stamped.
+std::int64_t wall_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
 
 struct CaptureOptions {
     probes::LiveOptions live;
@@ -73,7 +81,8 @@ public:
     Output(const CaptureOptions& opt, probes::LiveSource& src, probes::SectionInfo section)
         : opt_(opt), src_(src), section_(std::move(section)) {}
 
-    std::expected<void, probes::WriteError> open(std::time_t now) {
+    // `start_ns`: when capture into this file begins (every frame after it goes here).
+    std::expected<void, probes::WriteError> open(std::time_t now, std::int64_t start_ns) {
         file_start_ = now;
         auto w = probes::PcapngWriter::open(
             file_name(opt_.file, opt_.rotate_s > 0, now, size_count_), section_);
@@ -81,17 +90,23 @@ public:
         writer_ = std::move(*w);
         files_.push_back(writer_->path());
         map_.assign(map_.size(), Mapped{});
+        file_ifs_.clear();
+        last_ns_ = start_ns;
         // Every capture point gets its IDB up front: a silent interface is evidence too.
         const auto stats = src_.stats();
-        for (std::uint32_t i = 0; i < stats.size(); ++i)
-            if (stats[i].attached) declare(i, stats[i].name, stats[i].linktype);
+        base_.assign(stats.size(), Drops{});
+        for (std::uint32_t i = 0; i < stats.size(); ++i) {
+            base_[i] = {stats[i].kernel_drops, stats[i].queue_drops};
+            if (stats[i].attached) declare(i, stats[i].name, stats[i].linktype, start_ns);
+        }
         return {};
     }
 
     std::expected<void, probes::WriteError> write(const probes::Frame& f) {
         if (opt_.rotate_mb > 0 && writer_->bytes_written() > opt_.rotate_mb * 1e6) {
             ++size_count_;
-            if (auto r = rotate(file_start_); !r) return r;
+            // Frames leave the source in time order: the earlier ones are all in this file.
+            if (auto r = rotate(file_start_, f.ts_ns); !r) return r;
         }
         if (f.interface >= map_.size() || !map_[f.interface].declared ||
             map_[f.interface].linktype != f.linktype) {
@@ -100,9 +115,13 @@ public:
             const std::string name = f.interface < stats.size()
                                          ? stats[f.interface].name
                                          : "if" + std::to_string(f.interface);
-            declare(f.interface, name, f.linktype);
+            // It was capturing by its first frame at the latest.
+            declare(f.interface, name, f.linktype, f.ts_ns);
         }
-        if (auto r = writer_->write(map_[f.interface].id, f); !r) return r;
+        const std::uint32_t id = map_[f.interface].id;
+        if (auto r = writer_->write(id, f); !r) return r;
+        ++file_ifs_[id].frames;
+        last_ns_ = std::max(last_ns_, f.ts_ns);
         Count& c = counts_[f.interface];
         ++c.frames;
         c.bytes += f.wirelen;
@@ -114,7 +133,9 @@ public:
     std::expected<void, probes::WriteError> tick(std::time_t now) {
         if (opt_.rotate_s > 0 && now - file_start_ >= opt_.rotate_s) {
             size_count_ = 0;
-            return rotate(now);
+            // Frames stamped within the source's reorder window (ms) before this go to the next
+            // file; a report's 100 ms grace for a missing hop makes that moot.
+            return rotate(now, wall_ns());
         }
         // Streams (kubectl exec ... -w -) and crash safety: nothing waits in memory over 1 s.
         if (dirty_ && Clock::now() - last_flush_ >= std::chrono::seconds(1)) {
@@ -125,9 +146,11 @@ public:
         return {};
     }
 
-    std::expected<void, probes::WriteError> close() {
+    // `end_ns`: when capture into this file ended, if it took every frame up to then (not
+    // after -c, which leaves frames behind in the queue).
+    std::expected<void, probes::WriteError> close(std::optional<std::int64_t> end_ns) {
         if (!writer_) return {};
-        auto r = writer_->close();
+        auto r = writer_->close(interface_ends(end_ns));
         writer_.reset();
         return r;
     }
@@ -145,19 +168,56 @@ private:
         std::uint32_t id = 0;
         std::uint32_t linktype = 0;
     };
+    struct FileInterface {  // an interface of the current file
+        std::uint32_t live_index = 0;
+        std::int64_t start_ns = 0;
+        std::uint64_t frames = 0;
+    };
+    struct Drops {
+        std::uint64_t kernel = 0, queue = 0;
+    };
 
-    void declare(std::uint32_t live_index, const std::string& name, std::uint32_t linktype) {
+    void declare(std::uint32_t live_index, const std::string& name, std::uint32_t linktype,
+                 std::int64_t start_ns) {
         if (live_index >= map_.size()) {
             map_.resize(live_index + 1);
             counts_.resize(live_index + 1);
         }
+        // Appeared since the file was opened: all its drops are this file's.
+        if (live_index >= base_.size()) base_.resize(live_index + 1);
         const auto snaplen = static_cast<std::uint32_t>(opt_.live.snaplen);
         map_[live_index] = {true, writer_->add_interface(name, linktype, snaplen), linktype};
+        file_ifs_.push_back({live_index, start_ns, 0});
     }
 
-    std::expected<void, probes::WriteError> rotate(std::time_t now) {
-        if (auto r = close(); !r) return r;
-        return open(now);
+    // Each interface's Interface Statistics Block, counters over this file only like its span:
+    // received = written + dropped by the kernel + dropped by the queue.
+    std::vector<probes::InterfaceEnd> interface_ends(std::optional<std::int64_t> end_ns) const {
+        const auto stats = src_.stats();
+        // A handle attached again counts from 0: what it says is then all this file's.
+        const auto since = [](std::uint64_t now, std::uint64_t base) {
+            return now >= base ? now - base : now;
+        };
+        std::vector<probes::InterfaceEnd> ends(file_ifs_.size());
+        for (std::uint32_t id = 0; id < file_ifs_.size(); ++id) {
+            const FileInterface& fi = file_ifs_[id];
+            probes::InterfaceEnd& e = ends[id];
+            e.start_ns = fi.start_ns;
+            // An IDB replaced by another (the interface came back with a new link type) ended
+            // at an unknown time, as did an interface that is gone.
+            if (map_[fi.live_index].id != id || fi.live_index >= stats.size()) continue;
+            const auto& s = stats[fi.live_index];
+            if (s.attached && end_ns) e.end_ns = std::max(*end_ns, last_ns_);
+            e.kernel_drops = since(s.kernel_drops, base_[fi.live_index].kernel);
+            e.queue_drops = since(s.queue_drops, base_[fi.live_index].queue);
+            e.received = fi.frames + *e.kernel_drops + *e.queue_drops;
+        }
+        return ends;
+    }
+
+    std::expected<void, probes::WriteError> rotate(std::time_t now, std::int64_t boundary_ns) {
+        if (auto r = close(boundary_ns); !r) return r;
+        return open(now, boundary_ns);
     }
 
     const CaptureOptions& opt_;
@@ -166,6 +226,11 @@ private:
     std::optional<probes::PcapngWriter> writer_;
     std::vector<Mapped> map_;    // LiveSource interface index → this file's interface id
     std::vector<Count> counts_;  // per LiveSource interface, over all files
+    std::vector<FileInterface> file_ifs_;  // by interface id in the current file
+    std::vector<Drops> base_;  // per LiveSource interface, when the current file was opened
+    // The current file's start, then its latest frame: frames drained after the stop can be
+    // stamped after it, and capture evidently went on until them.
+    std::int64_t last_ns_ = 0;
     std::vector<std::string> files_;
     std::time_t file_start_ = 0;
     int size_count_ = 0;
@@ -228,7 +293,8 @@ int capture_command(CaptureOptions& opt, std::ostream& err) {
     }
     // Opened as --user, as tcpdump -Z does: every rotated file gets the same owner.
     Output out(opt, *src, {"podtrace " PODTRACE_VERSION, src->node(), facts, ""});
-    if (auto r = out.open(std::time(nullptr)); !r) {
+    // The handles are capturing by now: the file covers everything from here on.
+    if (auto r = out.open(std::time(nullptr), wall_ns()); !r) {
         err << "podtrace: capture: " << r.error().message << '\n';
         return 2;
     }
@@ -243,17 +309,21 @@ int capture_command(CaptureOptions& opt, std::ostream& err) {
 
     const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                              std::chrono::duration<double>(opt.duration_s));
-    bool stopping = false;
+    std::optional<std::int64_t> stopped_ns;  // when we stopped the source
+    bool drained = false;                    // every frame it captured went into the file
     long long written = 0;
     int rc = 0;
     probes::Frame frame;
     for (;;) {
-        if (!stopping && (g_stop.load() || (opt.duration_s > 0 && Clock::now() >= deadline))) {
+        if (!stopped_ns && (g_stop.load() || (opt.duration_s > 0 && Clock::now() >= deadline))) {
+            stopped_ns = wall_ns();
             src->stop();  // then drain: every frame captured so far goes into the file
-            stopping = true;
         }
         const auto r = src->next(frame, std::chrono::milliseconds(100));
-        if (r == probes::LiveSource::Next::stopped) break;
+        if (r == probes::LiveSource::Next::stopped) {
+            drained = true;
+            break;
+        }
         std::expected<void, probes::WriteError> w;
         if (r == probes::LiveSource::Next::frame) {
             w = out.write(frame);
@@ -267,7 +337,8 @@ int capture_command(CaptureOptions& opt, std::ostream& err) {
         }
     }
     src->stop();
-    if (auto r = out.close(); !r && rc == 0) {
+    // The file says capture went on until the stop, past its last frame, only if it did.
+    if (auto r = out.close(drained ? stopped_ns : std::nullopt); !r && rc == 0) {
         err << "podtrace: capture: " << r.error().message << '\n';
         rc = 1;
     }

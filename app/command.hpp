@@ -18,6 +18,7 @@ Command add_decode_command(CLI::App& cli);
 Command add_capture_command(CLI::App& cli);
 Command add_discover_command(CLI::App& cli);
 Command add_report_command(CLI::App& cli);
+Command add_lab_command(CLI::App& cli);
 std::string node_facts_json();  // `podtrace discover --json` text, "" on failure
 // --vxlan-port, --geneve-port and --wireguard-port, shared by the subcommands that decode.
 struct TunnelPorts {

@@ -179,6 +179,13 @@ void learn_interfaces(Input& in, trace::Names& names) {
     }
 }
 
+// ts - shift, saturating: an Interface Statistics Block's time is whatever the file says.
+std::int64_t shifted(std::int64_t ts, std::int64_t shift) {
+    std::int64_t out = 0;
+    if (!__builtin_sub_overflow(ts, shift, &out)) return out;
+    return shift > 0 ? INT64_MIN : INT64_MAX;
+}
+
 std::uint64_t file_size(const std::string& path) {
     struct stat st {};
     return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) ? st.st_size : 0;
@@ -338,12 +345,25 @@ bool read_captures(const ReportOptions& opt, ReportData& data, std::ostream& err
         fs.frames = in.file->frames_read();
         fs.error = in.error;
         if (!in.error.empty()) err << "podtrace: report: " << in.error << '\n';
+        learn_interfaces(in, data.names);  // those declared after the last frame, if any
         const auto& ifs = in.file->interfaces();
         for (std::size_t i = 0; i < ifs.size(); ++i) {
             const trace::PointId p = in.points[i];
             fs.interfaces.push_back({data.names.name(p.node), data.names.name(p.interface),
                                      ifs[i].linktype, in.frames_per_if[i]});
-            if (in.first_ns <= in.last_ns) data.tracer.topology().cover(p, in.first_ns, in.last_ns);
+            // The file's span, widened to what its statistics say this interface captured: a
+            // capture that saw nothing after its last frame still covers the time until it
+            // stopped (and the hop a packet missed then). An end before the file's last frame
+            // is a writer's mistake (units), not a capture: such statistics are not used.
+            const std::int64_t shift = p.node < offset.size() ? offset[p.node] : 0;
+            const auto& isb = ifs[i];
+            std::int64_t from = in.first_ns, to = in.last_ns;
+            if (!isb.capture_end_ns || shifted(*isb.capture_end_ns, shift) >= in.last_ns) {
+                if (isb.capture_start_ns)
+                    from = std::min(from, shifted(*isb.capture_start_ns, shift));
+                if (isb.capture_end_ns) to = std::max(to, shifted(*isb.capture_end_ns, shift));
+            }
+            if (from <= to) data.tracer.topology().cover(p, from, to);
         }
         fs.facts_error = in.facts_error;
         data.files.push_back(std::move(fs));

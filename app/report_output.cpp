@@ -1,5 +1,6 @@
 // `podtrace report`, output stage: the same facts as text, JSON, JUnit and Markdown.
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <ostream>
@@ -209,7 +210,9 @@ std::string clock_text(const ReportData& d, const trace::NodeClock& c) {
     if (c.reference) return s + "reference";
     if (!c.estimated) return s + "not corrected, " + c.why;
     char buf[96];
-    std::snprintf(buf, sizeof buf, "%+.6f s", c.offset_ns / 1e9);
+    // Shown to the µs: an offset that rounds to zero has no sign worth printing.
+    const double us = std::round(c.offset_ns / 1e3);
+    std::snprintf(buf, sizeof buf, "%+.6f s", us == 0 ? 0.0 : us / 1e6);
     s += buf;
     s += " +/- " + duration_text(c.uncertainty_ns, 6) + " (" + std::to_string(c.forward) +
          " packets one way, " + std::to_string(c.backward) + " the other";

@@ -812,9 +812,9 @@ int main(int argc, char** argv) {
     }
     const std::string dir = argv[1];
     try {
-        for (const char* sub : {"vxlan", "wireguard", "crosssubnet", "faults"})
+        for (const char* sub : {"ipip", "vxlan", "wireguard", "crosssubnet", "faults"})
             std::filesystem::create_directories(dir + "/" + sub);
-        ipip_set(dir);
+        ipip_set(dir + "/ipip");
         vxlan_set(dir + "/vxlan");
         wireguard_set(dir + "/wireguard");
         crosssubnet_set(dir + "/crosssubnet");

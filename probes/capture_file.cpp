@@ -176,6 +176,7 @@ CaptureFile& CaptureFile::operator=(CaptureFile&& other) noexcept {
     node_ = std::move(other.node_);
     node_facts_ = std::move(other.node_facts_);
     section_annotated_ = other.section_annotated_;
+    section_by_dumpcap_ = other.section_by_dumpcap_;
     error_ = std::move(other.error_);
     frames_ = other.frames_;
     failed_ = other.failed_;
@@ -363,7 +364,8 @@ bool CaptureFile::read_pcapng_block(Frame& out, bool& got_frame) {
             out.ts_ns = 0;  // an SPB has no timestamp, whatever if_tsoffset says
             return got_frame;
         }
-        default: return true;  // NRB, ISB, DSB, custom...: nothing a frame needs
+        case block_isb: read_isb(body, body_len); return true;
+        default: return true;  // NRB, DSB, custom...: nothing a frame needs
     }
 }
 
@@ -372,8 +374,10 @@ void CaptureFile::read_shb_options(std::size_t body, std::size_t body_len) {
     node_.clear();
     node_facts_.clear();
     section_annotated_ = false;
+    section_by_dumpcap_ = false;
     // Unchecked, as before annotations were read: a bad SHB option must not lose the packets.
     (void)for_each_option(b, 16, [&](std::uint16_t code, std::size_t v, std::uint16_t n) {
+        if (code == opt_shb_userappl) section_by_dumpcap_ = b.str(v, n).starts_with("Dumpcap ");
         if (code != opt_comment) return;
         const std::string c = b.str(v, n);
         if (c.starts_with(node_key)) {
@@ -383,6 +387,38 @@ void CaptureFile::read_shb_options(std::size_t body, std::size_t body_len) {
             node_facts_ = c.substr(facts_key.size());
         } else if (c.starts_with(facts_more_key)) {
             node_facts_ += c.substr(facts_more_key.size());
+        }
+    });
+}
+
+// A malformed ISB loses only what it would have said (a value of the wrong size, an option past
+// the block, an undeclared interface): the frames matter more than statistics about them.
+void CaptureFile::read_isb(std::size_t body, std::size_t body_len) {
+    const Bytes b{at(body), body_len, swapped_};
+    const std::uint32_t if_id = b.u32(0);
+    if (body_len < 12 || if_id >= interfaces_.size() - section_first_if_) return;
+    const std::size_t global = section_first_if_ + if_id;
+    InterfaceInfo& info = interfaces_[global];
+    // dumpcap writes these times in µs whatever the interface's if_tsresol says (writecap/
+    // pcapio.c, 4.0 and later alike); read as ns, its captures would start in January 1970.
+    const std::uint64_t units = section_by_dumpcap_ ? 1'000'000 : if_ts_units_[global];
+    const auto time = [&](std::size_t v) {
+        const std::uint64_t ts = std::uint64_t{b.u32(v)} << 32 | b.u32(v + 4);
+        return to_ns(ts, units, if_ts_offset_[global]);
+    };
+    (void)for_each_option(b, 12, [&](std::uint16_t code, std::size_t v, std::uint16_t n) {
+        if (n != 8) return;
+        switch (code) {
+            case opt_isb_starttime:
+                info.capture_start_ns =
+                    std::min(info.capture_start_ns.value_or(INT64_MAX), time(v));
+                break;
+            case opt_isb_endtime:
+                info.capture_end_ns = std::max(info.capture_end_ns.value_or(INT64_MIN), time(v));
+                break;
+            case opt_isb_ifrecv: info.ifrecv = b.u64(v); break;
+            case opt_isb_ifdrop: info.ifdrop = b.u64(v); break;
+            case opt_isb_osdrop: info.osdrop = b.u64(v); break;
         }
     });
 }

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <expected>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,12 @@ struct InterfaceInfo {
     std::uint32_t linktype = linktype::ethernet;
     std::uint32_t snaplen = 0;
     std::uint8_t ts_digits = 6;
+    // What the file's Interface Statistics Blocks say, where they do (pcapng; podtrace writes
+    // them last, so they are known once next() returned Next::end): when capture on this
+    // interface began and ended, in ns since the epoch (the earliest start and the latest end
+    // of several), which may be well past its last frame; and the latest counters.
+    std::optional<std::int64_t> capture_start_ns, capture_end_ns;
+    std::optional<std::uint64_t> ifrecv, ifdrop, osdrop;  // isb_ifrecv, isb_ifdrop, isb_osdrop
 };
 
 enum class FileFormat : std::uint8_t { pcap, pcapng };
@@ -62,6 +69,7 @@ private:
     bool read_pcapng_block(Frame& out, bool& got_frame);
     bool read_idb(std::size_t off, std::size_t body, std::size_t body_len);
     void read_shb_options(std::size_t body, std::size_t body_len);
+    void read_isb(std::size_t body, std::size_t body_len);
     bool emit_packet(Frame& out, std::size_t off, const char* kind, std::uint32_t if_id,
                      std::uint64_t ts, std::size_t data, std::uint32_t caplen,
                      std::uint32_t origlen, std::uint32_t flags);
@@ -91,7 +99,8 @@ private:
     std::vector<std::uint64_t> if_ts_units_;  // pcapng: timestamp units per second
     std::string node_;
     std::string node_facts_;
-    bool section_annotated_ = false;  // the current section's SHB carried "podtrace node="
+    bool section_annotated_ = false;   // the current section's SHB carried "podtrace node="
+    bool section_by_dumpcap_ = false;  // its shb_userappl names dumpcap
     FileError error_;
     std::uint64_t frames_ = 0;
     bool failed_ = false;  // error() is sticky: next() keeps returning Next::error

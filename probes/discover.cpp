@@ -120,13 +120,16 @@ LinkInfo link_info(rtnl_link* l) {
     return li;
 }
 
-bool is_tunnel_kind(const LinkInfo& li) {
-    return li.kind == "vxlan" || li.kind == "ipip" || li.kind == "wireguard" ||
-           (li.kind == "tun" && li.name == "tunl0");
+// Userspace stand-ins are TUN devices under Calico's names: the lab's tunl0, and the
+// wireguard.cali of wireguard-go or boringtun.
+std::string tunnel_type(const LinkInfo& li) {
+    if (li.kind != "tun") return li.kind;
+    return li.name == "tunl0" ? "ipip" : li.name == "wireguard.cali" ? "wireguard" : "";
 }
 
-std::string tunnel_type(const LinkInfo& li) {
-    return li.kind == "tun" ? "ipip" : li.kind;
+bool is_tunnel_kind(const LinkInfo& li) {
+    const std::string t = tunnel_type(li);
+    return t == "vxlan" || t == "ipip" || t == "wireguard";
 }
 
 bool starts_with(std::string_view s, std::string_view p) {
@@ -371,7 +374,7 @@ std::expected<NodeFacts, DiscoverError> discover() {
             return;
         }
         bool tunnel = is_tunnel_kind(dev->second);
-        if (tunnel && dev->second.kind == "wireguard" && table != RT_TABLE_MAIN)
+        if (tunnel && tunnel_type(dev->second) == "wireguard" && table != RT_TABLE_MAIN)
             tunnel_table.emplace(oif, table);
         // Calico's routes to other nodes' blocks: out of a tunnel, or learnt by BIRD.
         if ((!tunnel && proto != 12) || proto == RTPROT_KERNEL) return;
@@ -419,7 +422,7 @@ std::expected<NodeFacts, DiscoverError> discover() {
             std::uint32_t local = rtnl_link_ipip_get_local(l);
             char buf[INET_ADDRSTRLEN];
             if (local) t.local = inet_ntop(AF_INET, &local, buf, sizeof buf);
-        } else if (li.kind == "wireguard") {
+        } else if (tunnel_type(li) == "wireguard") {
             if (auto it = tunnel_table.find(li.ifindex); it != tunnel_table.end()) {
                 t.table = it->second;
                 if (rules)

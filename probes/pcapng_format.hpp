@@ -12,6 +12,7 @@ inline constexpr std::uint32_t byte_order_magic = 0x1a2b3c4d;
 inline constexpr std::uint32_t block_idb = 1;
 inline constexpr std::uint32_t block_pb = 2;  // obsolete Packet Block
 inline constexpr std::uint32_t block_spb = 3;
+inline constexpr std::uint32_t block_isb = 5;
 inline constexpr std::uint32_t block_epb = 6;
 
 inline constexpr std::uint16_t opt_endofopt = 0;
@@ -23,6 +24,12 @@ inline constexpr std::uint16_t opt_if_description = 3;
 inline constexpr std::uint16_t opt_shb_userappl = 4;
 inline constexpr std::uint16_t opt_if_tsresol = 9;
 inline constexpr std::uint16_t opt_if_tsoffset = 14;
+// Interface Statistics Block: times as an EPB's (high 32 bits, then low), counters as u64.
+inline constexpr std::uint16_t opt_isb_starttime = 2;
+inline constexpr std::uint16_t opt_isb_endtime = 3;
+inline constexpr std::uint16_t opt_isb_ifrecv = 4;
+inline constexpr std::uint16_t opt_isb_ifdrop = 5;
+inline constexpr std::uint16_t opt_isb_osdrop = 7;
 
 // Section Header Block comments podtrace writes: the node, and its facts as JSON (continued
 // in "facts+=" comments where one option's 65535 bytes do not hold them).

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <utility>
 
@@ -189,6 +190,14 @@ std::expected<void, WriteError> PcapngWriter::flush() {
     return {};
 }
 
+std::expected<void, WriteError> PcapngWriter::close(std::span<const InterfaceEnd> ends) {
+    if (fd_ >= 0) {
+        const auto n = static_cast<std::uint32_t>(std::min(ends.size(), ifs_.size()));
+        for (std::uint32_t id = 0; id < n; ++id) put_isb(id, ends[id]);
+    }
+    return close();
+}
+
 std::expected<void, WriteError> PcapngWriter::close() {
     if (fd_ < 0) return failed_ ? failed() : std::expected<void, WriteError>{};
     auto flushed = flush();
@@ -230,6 +239,44 @@ void PcapngWriter::put_option(std::uint16_t code, const void* p, std::size_t n) 
     put_u16(static_cast<std::uint16_t>(n));
     put_bytes(p, n);
     put_pad();
+}
+
+void PcapngWriter::put_ts(std::int64_t ns) {
+    const auto ts = static_cast<std::uint64_t>(ns);
+    put_u32(static_cast<std::uint32_t>(ts >> 32));
+    put_u32(static_cast<std::uint32_t>(ts));
+}
+
+void PcapngWriter::put_isb(std::uint32_t if_id, const InterfaceEnd& e) {
+    const std::pair<std::uint16_t, const std::optional<std::int64_t>*> times[] = {
+        {opt_isb_starttime, &e.start_ns}, {opt_isb_endtime, &e.end_ns}};
+    const std::pair<std::uint16_t, const std::optional<std::uint64_t>*> counts[] = {
+        {opt_isb_ifrecv, &e.received},
+        {opt_isb_ifdrop, &e.kernel_drops},
+        {opt_isb_osdrop, &e.queue_drops}};
+    std::size_t options = 0;
+    for (const auto& [code, v] : times) options += v->has_value();
+    for (const auto& [code, v] : counts) options += v->has_value();
+    if (options == 0) return;
+    const std::size_t len = 12 + 12 + options * option_size(8) + 4;
+    if (!reserve(len)) return;
+    put_u32(block_isb);
+    put_u32(static_cast<std::uint32_t>(len));
+    put_u32(if_id);
+    // The block's own time is when its statistics were taken: the end where known.
+    put_ts(e.end_ns.value_or(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                 std::chrono::system_clock::now().time_since_epoch())
+                                 .count()));
+    for (const auto& [code, v] : times) {
+        if (!*v) continue;
+        put_u16(code);
+        put_u16(8);
+        put_ts(**v);
+    }
+    for (const auto& [code, v] : counts)
+        if (*v) put_option(code, &**v, 8);
+    put_option(opt_endofopt, nullptr, 0);
+    put_u32(static_cast<std::uint32_t>(len));
 }
 
 bool PcapngWriter::set_error(const std::string& what, int err) {

@@ -4,6 +4,8 @@
 // named "<node>/<interface>", added as they appear. Hand-written: libpcap cannot write pcapng.
 #include <cstdint>
 #include <expected>
+#include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -20,6 +22,18 @@ struct SectionInfo {
     std::string node;        // "podtrace node=<node>" comment; the interface name prefix
     std::string node_facts;  // JSON; "" writes no facts comment
     std::string os;          // shb_os; "" = this machine's uname (files made for tests fix it)
+};
+
+// How capture on one interface went while this file was written: its Interface Statistics
+// Block, written when the file is closed. Unknown values stay out of the block.
+struct InterfaceEnd {
+    std::optional<std::int64_t> start_ns;  // isb_starttime: capture into this file began
+    // isb_endtime: capture into this file ended. The stop, not the last frame: a reader learns
+    // that the interface was still capturing, and saw nothing, after that frame.
+    std::optional<std::int64_t> end_ns;
+    std::optional<std::uint64_t> received;      // isb_ifrecv
+    std::optional<std::uint64_t> kernel_drops;  // isb_ifdrop
+    std::optional<std::uint64_t> queue_drops;   // isb_osdrop: lost between kernel and file
 };
 
 class PcapngWriter {
@@ -49,6 +63,9 @@ public:
     std::expected<void, WriteError> flush();
     // Flushes and closes; the writer is unusable afterwards.
     std::expected<void, WriteError> close();
+    // Writes an Interface Statistics Block per interface first: ends[id] for interface id (one
+    // with nothing known, or beyond `ends`, gets none). Timestamps are in ns, as frames'.
+    std::expected<void, WriteError> close(std::span<const InterfaceEnd> ends);
 
     const std::string& path() const { return path_; }
     std::uint64_t bytes_written() const { return bytes_; }  // buffered ones included
@@ -63,6 +80,8 @@ private:
     void put_bytes(const void* p, std::size_t n);
     void put_pad();
     void put_option(std::uint16_t code, const void* p, std::size_t n);
+    void put_ts(std::int64_t ns);  // an EPB's timestamp layout: high 32 bits, then low
+    void put_isb(std::uint32_t if_id, const InterfaceEnd& end);
     std::expected<void, WriteError> failed() const { return std::unexpected(error_); }
     bool set_error(const std::string& what, int err);
 

@@ -20,11 +20,13 @@ const char* path_kind_name(PathKind k) {
 
 namespace {
 
+// An echo's identifier belongs to the end that sent the request: NAT maps it along with that
+// end's address (the source of a request, the destination of its reply).
 Endpoint source(const Sighting& s) {
-    return {s.src, s.ip_version, s.sport};
+    return {s.src, s.ip_version, s.echo_reply() ? std::uint16_t{0} : s.sport};
 }
 Endpoint destination(const Sighting& s) {
-    return {s.dst, s.ip_version, s.dport};
+    return {s.dst, s.ip_version, s.echo_reply() ? s.sport : s.dport};
 }
 
 void append_addr(const decode::Addr& a, std::uint8_t version, std::string& out) {

@@ -191,10 +191,17 @@ private:
         return "";
     }
 
-    std::string mtu_reason(const Flow& f, const FlowDir& d, std::uint16_t node) const {
+    std::string mtu_reason(const Flow& f, const FlowDir& d, std::uint16_t node,
+                           const IpAddr& dst) const {
         const NodeFacts* facts = topo_.facts(node);
         if (!facts || d.max_df_length == 0) return "";
-        const auto [iface, mtu] = tunnel_mtu(*facts, f.encap);
+        auto [iface, mtu] = tunnel_mtu(*facts, f.encap);
+        // A packet stopped before any tunnel shows no encapsulation: the node's route for it
+        // names the device it could not pass.
+        if (const NodeRoute* r = facts->route_to(dst); r && !r->dev.empty() && facts->mtu(r->dev)) {
+            iface = r->dev;
+            mtu = facts->mtu(r->dev);
+        }
         if (mtu == 0 || d.max_df_length <= mtu) return "";
         return "DF set, " + std::to_string(d.max_df_length) + " > " + iface + " MTU " +
                std::to_string(mtu);
@@ -272,7 +279,7 @@ private:
                                 : "after " + w_.point(e.at) + ", before " + w_.point(next.front());
         std::string why;
         if (same_node) why = route_reason(node, dst);
-        if (why.empty() && e.transmit) why = mtu_reason(f, e.reverse ? f.rev : f.fwd, node);
+        if (why.empty() && e.transmit) why = mtu_reason(f, e.reverse ? f.rev : f.fwd, node, dst);
         add(DiagnosisKind::dropped, f, node, std::move(where), std::move(message), std::move(why),
             e.count, e.first_ns);
     }

@@ -27,19 +27,8 @@ std::uint64_t bucket_mid(int b) {
     return lo + (std::uint64_t{1} << (w - 3)) / 2;
 }
 
-bool is_icmp(const Sighting& s) {
-    return s.proto == kIcmp || s.proto == kIcmp6;
-}
-bool echo_request(const Sighting& s) {
-    return !s.icmp_error &&
-           ((s.proto == kIcmp && s.icmp_type == 8) || (s.proto == kIcmp6 && s.icmp_type == 128));
-}
-bool echo_reply(const Sighting& s) {
-    return !s.icmp_error &&
-           ((s.proto == kIcmp && s.icmp_type == 0) || (s.proto == kIcmp6 && s.icmp_type == 129));
-}
 bool is_echo(const Sighting& s) {
-    return is_icmp(s) && (echo_request(s) || echo_reply(s));
+    return s.echo_request() || s.echo_reply();
 }
 
 // An echo's identifier stands for both ports, so a request and its reply key alike.
@@ -180,7 +169,7 @@ void FlowTable::add(const Path& p, const Classification& c) {
         // We saw the answer first: the one it answers is the client.
         const bool answer_first =
             (view.proto == kTcp && (view.tcp_flags & (kSyn | kAck)) == (kSyn | kAck)) ||
-            echo_reply(view);
+            view.echo_reply();
         f.client = answer_first ? dst : src;
         f.server = answer_first ? src : dst;
         f.first_ns = first.ts_ns;
@@ -193,7 +182,7 @@ void FlowTable::add(const Path& p, const Classification& c) {
     FlowState& st = state_[idx];
 
     // An echo's two ends carry the same identifier: the message type tells the way.
-    const bool reverse = is_echo(view) ? echo_reply(view) : !(src == f.client);
+    const bool reverse = is_echo(view) ? view.echo_reply() : !(src == f.client);
     FlowDir& dir = reverse ? f.rev : f.fwd;
     ++dir.packets;
     dir.bytes += view.length;
@@ -234,8 +223,8 @@ void FlowTable::add(const Path& p, const Classification& c) {
         f.syn |= (view.tcp_flags & (kSyn | kAck)) == kSyn;
         f.syn_ack |= (view.tcp_flags & (kSyn | kAck)) == (kSyn | kAck);
     }
-    f.echo_request |= echo_request(view);
-    f.echo_reply |= echo_reply(view);
+    f.echo_request |= view.echo_request();
+    f.echo_reply |= view.echo_reply();
 
     if (const std::uint64_t rank = kind_rank(c, s.size()); rank > st.kind_rank) {
         st.kind_rank = rank;

@@ -84,6 +84,12 @@ struct Sighting {
     bool arp_calico = false;  // ARP sender MAC ee:ee:ee:ee:ee:ee: Calico's proxy ARP
 
     bool encapsulated() const { return encap != Encap::none; }
+    bool echo_request() const {
+        return !icmp_error && ((proto == kIcmp && icmp_type == 8) || (proto == kIcmp6 && icmp_type == 128));
+    }
+    bool echo_reply() const {
+        return !icmp_error && ((proto == kIcmp && icmp_type == 0) || (proto == kIcmp6 && icmp_type == 129));
+    }
 };
 
 // Whether a decoded frame can become a sighting: an IP or ARP packet was reached.

@@ -35,7 +35,7 @@ def block(kind, body):
 
 
 def main():
-    files = sorted(glob.glob(f"examples/{NODE}_*.pcap"))
+    files = sorted(glob.glob(f"examples/crafted/ipip/{NODE}_*.pcap"))
     shb = struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1)
     shb += option(1, f"podtrace node={NODE}".encode()) + option(0, b"")
     out = [block(0x0A0D0D0A, shb)]

@@ -6,7 +6,7 @@
 set -uo pipefail
 podtrace=$1
 root=$(cd "$(dirname "$0")/../.." && pwd)
-capture=$root/examples/k8s-w1_ens5.pcap
+capture=$root/examples/crafted/ipip/k8s-w1_ens5.pcap
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail=0

@@ -14,6 +14,7 @@
 #include <limits>
 #include <map>
 #include <new>
+#include <optional>
 #include <sstream>
 #include <string_view>
 #include <type_traits>
@@ -146,6 +147,12 @@ public:
     Options& u64(std::uint16_t code, std::uint64_t v) {
         return add(code, Builder(b_.big()).u64(v));
     }
+    // A time as an EPB holds it: high 32 bits, then low.
+    Options& ts(std::uint16_t code, std::uint64_t v) {
+        return add(code, Builder(b_.big())
+                             .u32(static_cast<std::uint32_t>(v >> 32))
+                             .u32(static_cast<std::uint32_t>(v)));
+    }
     Builder done() const {
         Builder out = b_;
         if (out.size() != 0) out.u32(0);
@@ -155,6 +162,12 @@ public:
 private:
     Builder b_;
 };
+
+Builder shb(bool big, const Options& opts) {
+    Builder body(big);
+    body.u32(0x1a2b3c4d).u16(1).u16(0).u64(~std::uint64_t{0}).append(opts.done());
+    return block(big, 0x0a0d0d0a, body);
+}
 
 Builder idb(bool big, std::uint16_t linktype, std::uint32_t snaplen, const Options& opts) {
     Builder body(big);
@@ -175,6 +188,12 @@ Builder epb(bool big, std::uint32_t if_id, std::uint64_t ts, const Bytes& data,
 }
 Builder epb(bool big, std::uint32_t if_id, std::uint64_t ts, const Bytes& data) {
     return epb(big, if_id, ts, data, static_cast<std::uint32_t>(data.size()), Options(big));
+}
+
+Builder isb(bool big, std::uint32_t if_id, std::uint64_t ts, const Options& opts) {
+    Builder body(big);
+    body.u32(if_id).u32(static_cast<std::uint32_t>(ts >> 32)).u32(static_cast<std::uint32_t>(ts));
+    return block(big, 5, body.append(opts.done()));
 }
 
 Builder spb(bool big, std::uint32_t origlen, const Bytes& data) {
@@ -526,6 +545,121 @@ TEST_CASE("pcapng: if_tsresol beyond 64 bits is an error", "[capture_file][pcapn
     CHECK(f.error().message == path + ": IDB at offset 28: unsupported if_tsresol 20");
 }
 
+TEST_CASE("pcapng: interface statistics give each interface's capture span and counters",
+          "[capture_file][pcapng]") {
+    const bool big = GENERATE(false, true);
+    CAPTURE(big);
+    const bool b = big;
+    TempDir dir;
+    const auto path = dir.write(
+        "isb.pcapng",
+        concat({
+            shb(b), idb(b, 1),                                 // µs
+            idb(b, 101, 0, Options(b).u8(9, 9).u64(14, 100)),  // ns, 100 s offset
+            idb(b, 1),                                         // no statistics
+            epb(b, 0, 1'700'000'001'000'000, {1}), epb(b, 1, 1'700'000'000'500'000'000, {2}),
+            isb(b, 0, 1'700'000'003'000'000,
+                Options(b)
+                    .str(1, "Counters provided by someone")
+                    .ts(2, 1'700'000'000'250'000)
+                    .ts(3, 1'700'000'003'000'000)
+                    .u64(4, 10)
+                    .u64(5, 2)
+                    .u64(7, 1)),
+            // Several for one interface: the widest span, the latest counters.
+            isb(b, 1, 0, Options(b).ts(2, 1'700'000'000'000'000'000).u64(4, 5)),
+            isb(b, 1, 0,
+                Options(b).ts(2, 1'700'000'000'100'000'000).ts(3, 1'700'000'009'000'000'000)),
+            isb(b, 1, 0, Options(b).ts(3, 1'700'000'004'000'000'000).u64(4, 6).u64(5, 0)),
+            isb(b, 7, 0, Options(b).ts(2, 1).ts(3, 2)),  // undeclared: ignored
+        }));
+    auto f = open_ok(path);
+    const auto r = read_all(f);
+    CHECK(r.last == Next::end);
+    CHECK(r.frames.size() == 2);
+    const auto& ifs = f.interfaces();
+    REQUIRE(ifs.size() == 3);
+    CHECK(ifs[0].capture_start_ns == 1'700'000'000'250'000'000);
+    CHECK(ifs[0].capture_end_ns == 1'700'000'003'000'000'000);
+    CHECK(ifs[0].ifrecv == 10u);
+    CHECK(ifs[0].ifdrop == 2u);
+    CHECK(ifs[0].osdrop == 1u);
+    CHECK(ifs[1].capture_start_ns == 1'700'000'100'000'000'000);
+    CHECK(ifs[1].capture_end_ns == 1'700'000'109'000'000'000);
+    CHECK(ifs[1].ifrecv == 6u);
+    CHECK(ifs[1].ifdrop == 0u);
+    CHECK_FALSE(ifs[1].osdrop);
+    CHECK_FALSE(ifs[2].capture_start_ns);
+    CHECK_FALSE(ifs[2].capture_end_ns);
+    CHECK_FALSE(ifs[2].ifrecv);
+}
+
+TEST_CASE("pcapng: dumpcap's statistics times are in µs whatever if_tsresol says",
+          "[capture_file][pcapng]") {
+    TempDir dir;
+    const auto appl = GENERATE(std::string("Dumpcap (Wireshark) 4.0.17 (Git v4.0.17)"),
+                               std::string("podtrace 0.1.0"));
+    CAPTURE(appl);
+    auto f = open_ok(dir.write(
+        "dumpcap.pcapng",
+        concat({shb(false, Options(false).str(4, appl)), idb(false, 1, 0, Options(false).u8(9, 9)),
+                isb(false, 0, 0,
+                    Options(false).ts(2, 1'795'794'896'154'214).ts(3, 1'795'794'897'155'505))})));
+    Frame fr;
+    REQUIRE(f.next(fr) == Next::end);
+    const std::int64_t scale = appl.starts_with("Dumpcap") ? 1000 : 1;
+    CHECK(f.interfaces()[0].capture_start_ns == 1'795'794'896'154'214 * scale);
+    CHECK(f.interfaces()[0].capture_end_ns == 1'795'794'897'155'505 * scale);
+}
+
+TEST_CASE("pcapng: a malformed statistics block loses only what it would have said",
+          "[capture_file][pcapng]") {
+    TempDir dir;
+    const bool b = false;
+    const Builder head = concat({shb(b), idb(b, 1, 0, Options(b).u8(9, 9))});
+    const Builder frame = epb(b, 0, 5, {1, 2});
+    Builder bad;
+    std::optional<std::int64_t> start, end;
+    SECTION("values of the wrong size") {
+        bad = isb(b, 0, 0, Options(b).u32(2, 7).add(3, Builder(b).u64(9).u8(1)).ts(3, 9));
+        end = 9;
+    }
+    SECTION("an option running past the block: those before it count") {
+        Builder body(b);
+        body.u32(0).u32(0).u32(0);
+        body.u16(2).u16(8).u32(0).u32(4);         // isb_starttime 4
+        body.u16(3).u16(200).u32(0).u32(10'000);  // isb_endtime claiming 200 bytes
+        bad = block(b, 5, body);
+        start = 4;
+    }
+    SECTION("an oversized option length with nothing after it") {
+        Builder body(b);
+        body.u32(0).u32(0).u32(0).u16(2).u16(0xffff);
+        bad = block(b, 5, body);
+    }
+    SECTION("too short for its fields") {
+        bad = block(b, 5, Builder(b).u32(0).u32(0));
+    }
+    SECTION("empty") {
+        bad = block(b, 5, Builder(b));
+    }
+    SECTION("before any interface") {
+        bad =
+            concat({shb(b), isb(b, 0, 0, Options(b).ts(2, 1)), idb(b, 1, 0, Options(b).u8(9, 9))});
+    }
+    const auto path = dir.write("bad-isb.pcapng", concat({head, bad, frame}));
+    auto f = open_ok(path);
+    const auto r = read_all(f);
+    CHECK(r.last == Next::end);
+    CHECK(f.error().message.empty());
+    REQUIRE(r.frames.size() == 1);
+    CHECK(bytes_of(r.frames[0]) == Bytes{1, 2});
+    const InterfaceInfo& info = f.interfaces().back();
+    CHECK(info.capture_start_ns == start);
+    CHECK(info.capture_end_ns == end);
+    CHECK_FALSE(info.ifrecv);
+}
+
 TEST_CASE("pcapng: simple packet blocks", "[capture_file][pcapng]") {
     TempDir dir;
     const Bytes ten{0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
@@ -735,7 +869,7 @@ TEST_CASE("next() does not allocate", "[capture_file]") {
     Builder pcap = pcap_header(false, true, 1, 65535);
     for (std::uint32_t i = 0; i < 100; ++i) {
         ng.append(epb(false, 0, i, Bytes(60 + i % 7, 0xee), 60, Options(false).u32(2, 1)));
-        ng.append(opaque_block(false, 5, 16));
+        ng.append(isb(false, 0, i, Options(false).ts(2, 0).ts(3, i).u64(4, i).u64(5, 0)));
         pcap_record(pcap, i, i, Bytes(60 + i % 7, 0xee), 60);
     }
     for (const auto& path : {dir.write("a.pcapng", ng), dir.write("a.pcap", pcap)}) {
@@ -980,7 +1114,7 @@ TEST_CASE("public pcapng captures match tshark frame by frame", "[capture_file][
 
 TEST_CASE("reading from a pipe: frames arrive as the writer sends them") {
     // The same bytes through a pipe as a file: what `kubectl exec … -w - | podtrace` gives.
-    const std::string pcap = std::string(PODTRACE_SOURCE_DIR) + "/examples/k8s-w1_ens5.pcap";
+    const std::string pcap = std::string(PODTRACE_SOURCE_DIR) + "/examples/crafted/ipip/k8s-w1_ens5.pcap";
     auto from_file = podtrace::probes::CaptureFile::open(pcap);
     REQUIRE(from_file);
     std::vector<std::int64_t> expected;

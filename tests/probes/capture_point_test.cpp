@@ -19,7 +19,7 @@ TEST_CASE("capture point: annotation, then NODE=, then the file stem") {
     auto from_arg = capture_point({"/tmp/cap.pcap", "k8s-w2"}, "", "");
     CHECK(from_arg.node == "k8s-w2");
     CHECK(from_arg.interface.empty());
-    auto from_stem = capture_point({"examples/k8s-w1_tunl0.pcap", ""}, "", "");
+    auto from_stem = capture_point({"examples/crafted/ipip/k8s-w1_tunl0.pcap", ""}, "", "");
     CHECK(from_stem.node == "k8s-w1");
     CHECK(from_stem.interface == "tunl0");
     auto plain = capture_point({"/x/k8s-w0.pcap", ""}, "", "eth0");

@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -21,6 +22,7 @@ namespace fs = std::filesystem;
 using podtrace::probes::CaptureFile;
 using podtrace::probes::Direction;
 using podtrace::probes::Frame;
+using podtrace::probes::InterfaceEnd;
 using podtrace::probes::PcapngWriter;
 using podtrace::probes::SectionInfo;
 namespace linktype = podtrace::probes::linktype;
@@ -112,16 +114,54 @@ void write_bytes(const std::string& path, const Bytes& b) {
     out.write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
 }
 
-// A podtrace file: interfaces cali1 (Ethernet) and tunl0 (raw IP) on node k8s-w1.
+// A podtrace file: interfaces cali1 (Ethernet) and tunl0 (raw IP) on node k8s-w1, closed with
+// `ends` as their statistics.
 void write_sample(const std::string& path, const std::vector<Expected>& frames,
-                  const std::string& facts = R"({"node":"k8s-w1","mtu":1480})") {
+                  const std::string& facts = R"({"node":"k8s-w1","mtu":1480})",
+                  const std::vector<InterfaceEnd>& ends = {}) {
     auto w = PcapngWriter::open(path, {"podtrace 0.1.0", "k8s-w1", facts, ""});
     REQUIRE(w);
     REQUIRE(w->add_interface("calice0906292e2", linktype::ethernet, 262144) == 0);
     REQUIRE(w->add_interface("tunl0", linktype::raw, 65535) == 1);
     for (const auto& e : frames) REQUIRE(w->write(e.if_id, frame_of(e)));
     REQUIRE(w->frames_written() == frames.size());
-    REQUIRE(w->close());
+    REQUIRE(w->close(ends));
+}
+
+// The capture began before the first sample frame and went on 1.5 s past the last one, which
+// is what the report needs to see a drop at the end; tunl0 lost some frames.
+std::vector<InterfaceEnd> sample_ends() {
+    return {
+        {1'764'216'399'990'000'000, 1'764'216'401'505'000'007, 4, 0, 0},
+        {1'764'216'399'990'000'000, 1'764'216'401'505'000'007, 7, 2, 1},
+    };
+}
+
+void check_ends(const CaptureFile& file, const std::vector<InterfaceEnd>& want) {
+    const auto& ifs = file.interfaces();
+    REQUIRE(ifs.size() == want.size());
+    for (std::size_t i = 0; i < want.size(); ++i) {
+        INFO("interface " << i);
+        CHECK(ifs[i].capture_start_ns == want[i].start_ns);
+        CHECK(ifs[i].capture_end_ns == want[i].end_ns);
+        CHECK(ifs[i].ifrecv == want[i].received);
+        CHECK(ifs[i].ifdrop == want[i].kernel_drops);
+        CHECK(ifs[i].osdrop == want[i].queue_drops);
+    }
+}
+
+// Block types in file order (little-endian files, as this host writes them).
+std::vector<std::uint32_t> block_types(const Bytes& file) {
+    std::vector<std::uint32_t> types;
+    for (std::size_t off = 0; off + 8 <= file.size();) {
+        std::uint32_t type = 0, len = 0;
+        std::memcpy(&type, file.data() + off, 4);
+        std::memcpy(&len, file.data() + off + 4, 4);
+        types.push_back(type);
+        if (len < 12) break;
+        off += len;
+    }
+    return types;
 }
 
 }  // namespace
@@ -153,6 +193,67 @@ TEST_CASE("writer: round trip through CaptureFile, mixed link types", "[pcapng_w
     CHECK(file->frames_read() == frames.size());
     // Every block is 32-bit aligned, so the file is too.
     CHECK(fs::file_size(tmp.path) % 4 == 0);
+}
+
+TEST_CASE("writer: interface statistics at close come back from CaptureFile", "[pcapng_writer]") {
+    TempFile tmp("stats");
+    const auto frames = sample_frames();
+    const auto ends = sample_ends();
+    write_sample(tmp.path, frames, "", ends);
+    // One ISB per interface, after the last frame.
+    CHECK(block_types(read_all(tmp.path)) ==
+          std::vector<std::uint32_t>{0x0a0d0d0a, 1, 1, 6, 6, 6, 6, 6, 6, 6, 5, 5});
+
+    auto file = CaptureFile::open(tmp.path);
+    REQUIRE(file);
+    check_frames(*file, frames, {linktype::ethernet, linktype::raw});
+    Frame f;
+    CHECK(file->next(f) == CaptureFile::Next::end);
+    check_ends(*file, ends);
+    CHECK(file->frames_read() == frames.size());
+}
+
+TEST_CASE("writer: only what is known goes into the statistics", "[pcapng_writer]") {
+    TempFile tmp("partial");
+    SECTION("without statistics, close() writes no ISB") {
+        write_sample(tmp.path, sample_frames());
+        CHECK(std::ranges::count(block_types(read_all(tmp.path)), 5u) == 0);
+        auto file = CaptureFile::open(tmp.path);
+        REQUIRE(file);
+        Frame f;
+        while (file->next(f) == CaptureFile::Next::frame) {
+        }
+        check_ends(*file, {{}, {}});
+    }
+    SECTION("an interface with nothing known, or beyond `ends`, gets no ISB") {
+        std::vector<InterfaceEnd> ends(1);
+        SECTION("empty entry") {
+            ends.push_back({});
+        }
+        SECTION("short list") {}
+        ends[0].start_ns = -5;  // before 1970: written as two's complement, read back signed
+        ends[0].received = 0;
+        write_sample(tmp.path, {}, "", ends);
+        CHECK(block_types(read_all(tmp.path)) == std::vector<std::uint32_t>{0x0a0d0d0a, 1, 1, 5});
+        auto file = CaptureFile::open(tmp.path);
+        REQUIRE(file);
+        Frame f;
+        CHECK(file->next(f) == CaptureFile::Next::end);
+        ends.resize(2);
+        check_ends(*file, ends);
+    }
+    SECTION("entries past the file's interfaces are ignored") {
+        auto ends = sample_ends();
+        ends.push_back({1, 2, 3, 4, 5});
+        write_sample(tmp.path, {}, "", ends);
+        CHECK(std::ranges::count(block_types(read_all(tmp.path)), 5u) == 2);
+        auto file = CaptureFile::open(tmp.path);
+        REQUIRE(file);
+        Frame f;
+        CHECK(file->next(f) == CaptureFile::Next::end);
+        ends.pop_back();
+        check_ends(*file, ends);
+    }
 }
 
 TEST_CASE("writer: interfaces added mid-capture, frames larger than the buffer",
@@ -393,7 +494,7 @@ TEST_CASE("writer: tshark and capinfos read the file", "[pcapng_writer][tshark]"
     }
     TempFile tmp("tshark");
     const auto frames = sample_frames();
-    write_sample(tmp.path, frames);
+    write_sample(tmp.path, frames, R"({"node":"k8s-w1","mtu":1480})", sample_ends());
     bool ok = false;
     const std::string out = run("tshark -n -r " + shell_quote(tmp.path) +
                                     " -T fields -e frame.interface_name -e frame.len"
@@ -437,4 +538,25 @@ TEST_CASE("writer: tshark and capinfos read the file", "[pcapng_writer][tshark]"
     CHECK(info.find("podtrace facts={\"node\":\"k8s-w1\",\"mtu\":1480}") != std::string::npos);
     CHECK(info.find("podtrace 0.1.0") != std::string::npos);
     CHECK(info.find("Name = k8s-w1/tunl0") != std::string::npos);
+    CHECK(info.find("Number of stat entries = 1\n                     Number of packets = 4") !=
+          std::string::npos);
+    CHECK(info.find("Number of stat entries = 1\n                     Number of packets = 3") !=
+          std::string::npos);
+
+    // tshark's own pcapng dissector (the file as one "frame") reads the ISBs as written: the
+    // counters, and the block time (the end) at the interface's nanosecond resolution.
+    const std::string blocks =
+        run("tshark -r " + shell_quote(tmp.path) +
+                " -X 'read_format:MIME Files Format' -T fields -e pcapng.block.type"
+                " -e pcapng.options.option.data.interface.received"
+                " -e pcapng.options.option.data.interface.dropped"
+                " -e pcapng.options.option.data.interface.dropped_by_os -e pcapng.timestamp"
+                " 2>/dev/null",
+            ok);
+    INFO(blocks);
+    REQUIRE(ok);
+    CHECK(blocks.find(",0x00000006,0x00000005,0x00000005\t4,7\t0,2\t0,1\t") != std::string::npos);
+    CHECK(
+        blocks.ends_with("Nov 27, 2025 04:06:41.505000007 UTC,"
+                         "Nov 27, 2025 04:06:41.505000007 UTC\n"));
 }

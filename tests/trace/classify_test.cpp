@@ -130,3 +130,28 @@ TEST_CASE("cross-node over two nodes names both") {
     CHECK(c.encap == Encap::ipip);
     CHECK(render_path(paths[0], c, n)[0].starts_with("cross-node IPIP k8s-w1 -> k8s-w2 4 hops"));
 }
+
+TEST_CASE("egress echo reply: MASQUERADE's identifier mapped back with the destination") {
+    // --random-fully maps an echo identifier like a port: the reply comes back to the node's
+    // address and identifier, and is de-NATed to the pod's on its way in.
+    Names n;
+    auto echo_reply = [](const char* dst, std::uint16_t id, std::uint8_t ttl) {
+        Tins::ICMP icmp(Tins::ICMP::ECHO_REPLY);
+        icmp.id(id);
+        icmp.sequence(1);
+        return ip("203.0.113.10", dst, ttl, 908) / icmp;
+    };
+    auto on_ens5 = Tins::EthernetII(kNicMac, kPeerMac) / echo_reply("192.168.10.101", 60544, 63);
+    auto to_pod = Tins::EthernetII(kPodMac, kCali) / echo_reply("172.16.158.1", 8114, 62);
+    const auto paths = run(
+        {sight(n, "k8s-w1", "ens5", 0, on_ens5), sight(n, "k8s-w1", "cali1", 8 * kUs, to_pod)});
+    REQUIRE(paths.size() == 1);
+    const auto c = classify(paths[0]);
+    CHECK(c.kind == PathKind::egress);
+    CHECK(c.reply);
+    CHECK_FALSE(c.src_nat);
+    REQUIRE(c.dst_nat);
+    CHECK(c.dst_nat->from.port == 60544);
+    CHECK(c.dst_nat->to.port == 8114);
+    CHECK(v4(c.dst_nat->to.addr) == v4("172.16.158.1"));
+}

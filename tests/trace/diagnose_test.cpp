@@ -247,6 +247,31 @@ TEST_CASE("diagnose: frag-needed linked to its DF packet is an MTU finding", "[d
     CHECK(d.first_ns == 15 * kUs);
 }
 
+TEST_CASE("diagnose: a DF packet stopped before the tunnel its route takes is too big for it",
+          "[diagnose]") {
+    Scene sc;
+    auto from_pod = Tins::EthernetII(kCali, kPodMac) / ip("172.16.158.1", "172.16.184.4", 64) /
+                    tcp(40000, 80, 100, Tins::TCP::ACK | Tins::TCP::PSH) /
+                    Tins::RawPDU(std::string(8961, 'x'));
+    sc.see(sight(sc.names, "k8s-w1", "calice0906292e2", 5 * kUs, from_pod));
+    sc.topo.cover(make_point(sc.names, "k8s-w1", "tunl0"), 0, kSecond);
+    sc.topo.cover(make_point(sc.names, "k8s-w1", "ens5"), 0, kSecond);
+    NodeFacts w1;
+    w1.nic = FactsLink{"ens5", 9001, {cidr("192.168.10.101/24")}};
+    w1.tunnels = {FactsLink{"tunl0", 8981, {}}};
+    w1.tunnel_types = {"ipip"};
+    w1.routes = {NodeRoute{cidr("172.16.184.0/24"), "tunl0", "ipip",
+                           "172.16.184.0/24 via 192.168.10.102 dev tunl0 proto bird onlink"}};
+    sc.topo.set_facts(sc.node("k8s-w1"), w1);
+    const auto table = sc.table();
+    const auto found = diagnose(table, sc.topo);
+    REQUIRE(found.size() == 1);
+    CHECK(found[0].kind == DiagnosisKind::dropped);
+    CHECK(found[0].where == "on k8s-w1 after calice0906292e2, before tunl0");
+    // Not the NIC's 9001, which the packet fits: the tunnel the route sends it into.
+    CHECK(found[0].why == "DF set, 9001 > tunl0 MTU 8981");
+}
+
 TEST_CASE("diagnose: DF packets larger than the tunnel they cross", "[diagnose]") {
     Scene sc;
     auto from_pod = Tins::EthernetII(kCali, kPodMac) / ip("172.16.158.1", "172.16.184.4", 64) /

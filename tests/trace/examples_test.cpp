@@ -10,7 +10,7 @@ using namespace podtrace::trace;
 
 namespace {
 
-const std::string kDir = std::string(PODTRACE_SOURCE_DIR) + "/examples/";
+const std::string kDir = std::string(PODTRACE_SOURCE_DIR) + "/examples/crafted/";
 
 struct Examples {
     Names names;
@@ -45,8 +45,8 @@ struct Examples {
 
 // k8s-w1 in the IPIP set; tunl0 before ens5: at the replies' equal timestamps the merge hands tunl0
 // over first, so the correlator, not the merge, has to put the NIC first.
-const std::vector<std::string> kW1 = {"k8s-w1_calice0906292e2.pcap", "k8s-w1_calibd2348b4f67.pcap",
-                                      "k8s-w1_tunl0.pcap", "k8s-w1_ens5.pcap"};
+const std::vector<std::string> kW1 = {"ipip/k8s-w1_calice0906292e2.pcap", "ipip/k8s-w1_calibd2348b4f67.pcap",
+                                      "ipip/k8s-w1_tunl0.pcap", "ipip/k8s-w1_ens5.pcap"};
 
 std::string addr_port(const Endpoint& e) {
     std::string s;
@@ -240,7 +240,7 @@ TEST_CASE("examples: egress SYN is SNATed on ens5, its SYN-ACK de-NATed to the p
 TEST_CASE(
     "examples: k8s-w2 receives IPIP ens5 -> tunl0 -> pod3's veth, "
     "Service already DNATed") {
-    Examples ex({"k8s-w2_cali49778cadcf1.pcap", "k8s-w2_tunl0.pcap", "k8s-w2_ens5.pcap"});
+    Examples ex({"ipip/k8s-w2_cali49778cadcf1.pcap", "ipip/k8s-w2_tunl0.pcap", "ipip/k8s-w2_ens5.pcap"});
     CHECK(ex.stats.sightings == 27);
     CHECK(ex.paths.size() == 9);
     const auto req = ex.echoes(8);

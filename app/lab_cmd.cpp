@@ -1,0 +1,136 @@
+// `podtrace lab`: a Calico data plane in network namespaces (up, down, status, traffic, record),
+// and the hidden daemon that serves the lab's tunl0 where the kernel has no ipip module.
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <climits>
+#include <iostream>
+#include <memory>
+
+#include "app/command.hpp"
+#include "lab/ipip.hpp"
+#include "lab/lab.hpp"
+#include "lab/netns.hpp"
+#include "lab/record.hpp"
+#include "lab/scenarios.hpp"
+
+namespace podtrace::app {
+namespace {
+
+using namespace podtrace::lab;
+
+std::atomic<bool> g_stop{false};
+extern "C" void stop_daemon(int) { g_stop = true; }
+
+std::string self_exe() {
+    char buf[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+    if (n <= 0) throw LabError("cannot find this program's path (/proc/self/exe)");
+    return std::string(buf, static_cast<std::size_t>(n));
+}
+
+int fail(const std::exception& e) {
+    std::string what = e.what();
+    while (!what.empty() && what.back() == '\n') what.pop_back();
+    std::cerr << "podtrace: lab: " << what << '\n';
+    return 2;
+}
+
+void print_results(const std::vector<ScenarioResult>& results, std::ostream& out) {
+    out << "expectations that hold for what ran (podtrace report --expect):\n";
+    for (const auto& r : results)
+        for (const auto& e : r.expects) out << "  '" << e << "'\n";
+}
+
+int scenario_exit(const std::vector<ScenarioResult>& results) {
+    for (const auto& r : results)
+        if (r.ran && !r.ok) return 1;
+    return 0;
+}
+
+struct LabOptions {
+    std::string mode = "ipip";
+    std::vector<std::string> scenarios;
+    std::string dir;
+};
+
+}  // namespace
+
+Command add_lab_command(CLI::App& cli) {
+    auto opt = std::make_shared<LabOptions>();
+    auto* sub = cli.add_subcommand(
+        "lab", "a Calico cluster in network namespaces on this machine, for demos and tests (root)");
+    sub->require_subcommand(1);
+    std::vector<std::string> modes;
+    for (Mode m : kModes) modes.emplace_back(mode_name(m));
+    auto* up_cmd = sub->add_subcommand("up", "build the lab (nodes k8s-w1, k8s-w2, k8s-w0, pods, "
+                                             "router, internet host) in one Calico mode");
+    up_cmd->add_option("--mode", opt->mode, "how pod traffic crosses nodes")
+        ->check(CLI::IsMember(modes))
+        ->capture_default_str();
+    auto* down_cmd = sub->add_subcommand("down", "remove everything the lab made");
+    auto* status_cmd = sub->add_subcommand("status", "show whether a lab is up, its mode and daemons");
+    std::string names;
+    for (auto n : scenario_names()) names += (names.empty() ? "" : ", ") + std::string(n);
+    auto* traffic_cmd = sub->add_subcommand("traffic", "run scenarios between the lab's pods");
+    traffic_cmd->add_option("scenario", opt->scenarios, "any of: " + names + " (default: all)");
+    auto* record_cmd = sub->add_subcommand(
+        "record", "capture every node while the scenarios run; write DIR/<node>.pcapng and "
+                  "kubectl's pods/services/nodes JSON");
+    record_cmd->add_option("dir", opt->dir, "directory to write")->required();
+    record_cmd->add_option("scenario", opt->scenarios, "any of: " + names + " (default: all)");
+    auto* daemon_cmd = sub->add_subcommand("ipip-daemon", "");  // started by `lab up`, hidden
+    daemon_cmd->group("");
+    std::string tun = "tunl0";
+    daemon_cmd->add_option("tun", tun);
+
+    auto run = [=]() -> int {
+        try {
+            if (up_cmd->parsed()) {
+                up(*parse_mode(opt->mode), self_exe(), std::cout);
+                return 0;
+            }
+            if (down_cmd->parsed()) {
+                if (geteuid() != 0) throw LabError("the lab needs root: run it with sudo");
+                if (down(std::cout).empty()) std::cout << "lab down: nothing to remove\n";
+                return 0;
+            }
+            if (status_cmd->parsed()) {
+                auto st = status();
+                std::cout << status_text(st);
+                return st.up() ? 0 : 1;
+            }
+            if (traffic_cmd->parsed()) {
+                if (geteuid() != 0) throw LabError("the lab needs root: run it with sudo");
+                auto results = run_scenarios(running_mode(), opt->scenarios, std::cout);
+                print_results(results, std::cout);
+                return scenario_exit(results);
+            }
+            if (record_cmd->parsed()) {
+                if (geteuid() != 0) throw LabError("the lab needs root: run it with sudo");
+                auto rec = record(opt->dir, self_exe(), opt->scenarios, std::cout);
+                for (const auto& f : rec.files) std::cout << "wrote " << f << '\n';
+                print_results(rec.scenarios, std::cout);
+                return scenario_exit(rec.scenarios);
+            }
+            if (daemon_cmd->parsed()) {
+                struct sigaction sa{};
+                sa.sa_handler = stop_daemon;
+                sigaction(SIGTERM, &sa, nullptr);
+                sigaction(SIGINT, &sa, nullptr);
+                auto st = run_ipip(tun, g_stop);
+                std::cerr << "ipip-daemon " << tun << ": " << st.encapsulated << " encapsulated, "
+                          << st.decapsulated << " decapsulated, " << st.no_route << " without a route, "
+                          << st.dropped << " dropped\n";
+                return 0;
+            }
+        } catch (const std::exception& e) {
+            return fail(e);
+        }
+        return 2;
+    };
+    return {sub, run};
+}
+
+}  // namespace podtrace::app

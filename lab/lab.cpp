@@ -1,0 +1,463 @@
+#include "lab/lab.hpp"
+
+#include <dirent.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <ostream>
+#include <sstream>
+#include <thread>
+
+#include "lab/netns.hpp"
+#include "lab/wireguard.hpp"
+#include "trace/inventory.hpp"
+
+namespace podtrace::lab {
+namespace fs = std::filesystem;
+namespace {
+
+using Args = std::vector<std::string>;
+
+std::string s(std::string_view v) { return std::string(v); }
+fs::path state_dir() { return fs::path(s(kStateDir)); }
+
+void write_text(const fs::path& p, const std::string& text) {
+    std::ofstream f(p);
+    f << text;
+    if (!f.flush()) throw LabError("cannot write " + p.string());
+}
+
+// /proc/sys/net answers for the network namespace of the thread that opens it.
+void sysctl(const std::string& netns, const std::string& key, const std::string& value) {
+    NetnsScope in(netns);
+    std::string path = "/proc/sys/" + key;
+    std::replace(path.begin() + 10, path.end(), '.', '/');
+    std::ofstream f(path);
+    f << value;
+    if (!f.flush()) throw LabError("cannot set " + key + " = " + value + " in " + netns);
+}
+// Interface names contain dots (vxlan.calico), so per-interface keys are written as paths.
+void sysctl_if(const std::string& netns, const std::string& family, const std::string& ifname,
+               const std::string& leaf, const std::string& value) {
+    NetnsScope in(netns);
+    std::string path = "/proc/sys/net/" + family + "/conf/" + ifname + "/" + leaf;
+    std::ofstream f(path);
+    f << value;
+    if (!f.flush()) throw LabError("cannot write " + path + " in " + netns);
+}
+
+void ip(const std::string& netns, Args args) {
+    Args a{"ip", "-n", netns};
+    a.insert(a.end(), args.begin(), args.end());
+    must(a);
+    InterruptGuard::check();
+}
+
+void iptables(const std::string& netns, const std::string& table, Args args) {
+    Args a{"iptables", "-w", "-t", table};
+    a.insert(a.end(), args.begin(), args.end());
+    must(a, netns);
+}
+
+
+void add_namespace(const std::string& netns) {
+    must({"ip", "netns", "add", netns});
+    // A lookup inside the lab must not leave it: the resolver points at the namespace's own
+    // loopback, where nothing listens.
+    fs::path etc = fs::path("/etc/netns") / netns;
+    fs::create_directories(etc);
+    write_text(etc / "resolv.conf", "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n");
+    ip(netns, {"link", "set", "lo", "up"});
+    // IPv4-only cluster: no router solicitations or MLD in the captures (Calico's CNI does the same).
+    sysctl(netns, "net.ipv6.conf.all.disable_ipv6", "1");
+    sysctl(netns, "net.ipv6.conf.default.disable_ipv6", "1");
+}
+
+void build_router(std::ostream& log) {
+    const std::string r = s(kRouterNetns), inet = s(kInternetNetns);
+    log << "router: 192.168.10.1/24, 192.168.20.1/24, 203.0.113.1/24\n";
+    add_namespace(r);
+    add_namespace(inet);
+    sysctl(r, "net.ipv4.ip_forward", "1");
+    ip(r, {"link", "add", "lan10", "type", "bridge"});
+    ip(r, {"link", "set", "lan10", "mtu", std::to_string(kNicMtu), "up"});
+    ip(r, {"addr", "add", "192.168.10.1/24", "dev", "lan10"});
+    for (const auto& n : kNodes) {
+        std::string port = s(n.name);
+        ip(r, {"link", "add", port, "mtu", std::to_string(kNicMtu), "type", "veth", "peer", "name",
+               "ens5", "mtu", std::to_string(kNicMtu), "netns", node_netns(n.name)});
+        if (n.gateway == "192.168.10.1") {
+            ip(r, {"link", "set", port, "master", "lan10"});
+        } else {
+            ip(r, {"addr", "add", s(n.gateway) + "/24", "dev", port});
+        }
+        ip(r, {"link", "set", port, "up"});
+    }
+    // The internet link has the internet's MTU; the host there knows only the nodes' subnets,
+    // so a pod address that leaves unSNATed gets no answer.
+    ip(r, {"link", "add", "wan", "type", "veth", "peer", "name", "eth0", "netns", inet});
+    ip(r, {"addr", "add", s(kInternetGateway) + "/24", "dev", "wan"});
+    ip(r, {"link", "set", "wan", "up"});
+    ip(inet, {"addr", "add", s(kInternetIp) + "/24", "dev", "eth0"});
+    ip(inet, {"link", "set", "eth0", "up"});
+    ip(inet, {"route", "add", "192.168.0.0/16", "via", s(kInternetGateway)});
+}
+
+void build_node(const NodeSpec& n, std::ostream& log) {
+    const std::string ns = node_netns(n.name);
+    log << n.name << ": ens5 " << n.ip << "/24, block " << n.block << "\n";
+    sysctl(ns, "net.ipv4.ip_forward", "1");
+    sysctl(ns, "net.ipv4.conf.all.rp_filter", "0");
+    sysctl(ns, "net.ipv4.conf.default.rp_filter", "0");
+    ip(ns, {"addr", "add", s(n.ip) + "/24", "dev", "ens5"});
+    ip(ns, {"link", "set", "ens5", "up"});
+    ip(ns, {"route", "add", "default", "via", s(n.gateway), "dev", "ens5"});
+    ip(ns, {"route", "add", "blackhole", s(n.block), "proto", "bird"});
+}
+
+void build_pod(const PodSpec& p, Mode m, std::ostream& log) {
+    const std::string node_ns = node_netns(p.node), pod_ns = pod_netns(p.name);
+    const std::string veth = trace::calico_veth_name(p.ns, p.name);
+    const int mtu = p.jumbo ? kNicMtu : tunnel_mtu(m);
+    log << "  " << p.ns << "/" << p.name << " " << p.ip << " on " << p.node << " (" << veth
+        << ", mtu " << mtu << ")\n";
+    add_namespace(pod_ns);
+    ip(node_ns, {"link", "add", veth, "mtu", std::to_string(mtu), "type", "veth", "peer", "name",
+                 "eth0", "mtu", std::to_string(mtu), "netns", pod_ns});
+    ip(node_ns, {"link", "set", veth, "address", "ee:ee:ee:ee:ee:ee"});
+    sysctl_if(node_ns, "ipv4", veth, "proxy_arp", "1");
+    sysctl_if(node_ns, "ipv4", veth, "forwarding", "1");
+    {
+        NetnsScope in(node_ns);
+        std::ofstream f("/proc/sys/net/ipv4/neigh/" + veth + "/proxy_delay");
+        f << "0";
+    }
+    ip(node_ns, {"link", "set", veth, "up"});
+    ip(node_ns, {"route", "add", s(p.ip) + "/32", "dev", veth, "scope", "link"});
+    ip(pod_ns, {"addr", "add", s(p.ip) + "/32", "dev", "eth0"});
+    ip(pod_ns, {"link", "set", "eth0", "up"});
+    ip(pod_ns, {"route", "add", "169.254.1.1", "dev", "eth0", "scope", "link"});
+    ip(pod_ns, {"route", "add", "default", "via", "169.254.1.1", "dev", "eth0"});
+}
+
+fs::path pid_file(std::string_view node, std::string_view what) {
+    return state_dir() / (s(node) + "." + s(what) + ".pid");
+}
+fs::path log_file(std::string_view node, std::string_view what) {
+    return state_dir() / (s(node) + "." + s(what) + ".log");
+}
+
+void wait_for_carrier(const std::string& netns, const std::string& ifname) {
+    for (int i = 0; i < 100; ++i) {
+        Exec r = run({"ip", "-n", netns, "-o", "link", "show", ifname});
+        if (r.status == 0 && r.out.find("NO-CARRIER") == std::string::npos) return;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    throw LabError(ifname + " in " + netns + " has no carrier after 2 s: its daemon is not serving it");
+}
+
+void build_ipip(const NodeSpec& n, Mode m, const std::string& exe, std::ostream& log) {
+    const std::string ns = node_netns(n.name);
+    const bool kernel = kernel_has_ipip();
+    if (!kernel) ip(ns, {"tuntap", "add", "dev", "tunl0", "mode", "tun"});
+    ip(ns, {"link", "set", "tunl0", "mtu", std::to_string(tunnel_mtu(m)), "up"});
+    ip(ns, {"addr", "add", s(n.tunnel_ip) + "/32", "dev", "tunl0"});
+    sysctl_if(ns, "ipv4", "tunl0", "rp_filter", "0");
+    for (const auto& peer : kNodes) {
+        if (peer.name == n.name || encapsulation(m, n.name, peer.name) != "ipip") continue;
+        ip(ns, {"route", "add", s(peer.block), "via", s(peer.ip), "dev", "tunl0", "proto", "bird",
+                "onlink"});
+    }
+    if (kernel) return;
+    log << "  " << n.name << ": tunl0 served by `podtrace lab ipip-daemon` (no ipip module here)\n";
+    pid_t pid = spawn_detached({exe, "lab", "ipip-daemon", "tunl0"}, ns,
+                               log_file(n.name, "tunl0").string());
+    write_text(pid_file(n.name, "tunl0"), std::to_string(pid) + "\n");
+    wait_for_carrier(ns, "tunl0");
+}
+
+void build_vxlan(const NodeSpec& n, Mode m) {
+    const std::string ns = node_netns(n.name);
+    ip(ns, {"link", "add", "vxlan.calico", "address", s(n.vtep_mac), "type", "vxlan", "id",
+            std::to_string(kVxlanVni), "local", s(n.ip), "dev", "ens5", "dstport",
+            std::to_string(kVxlanPort), "nolearning"});
+    ip(ns, {"link", "set", "vxlan.calico", "mtu", std::to_string(tunnel_mtu(m)), "up"});
+    ip(ns, {"addr", "add", s(n.tunnel_ip) + "/32", "dev", "vxlan.calico"});
+    sysctl_if(ns, "ipv4", "vxlan.calico", "rp_filter", "0");
+    // What felix programs per remote node: a permanent ARP entry for its VTEP, an FDB entry
+    // sending that MAC to its node IP, and the block route via the VTEP.
+    for (const auto& peer : kNodes) {
+        if (peer.name == n.name) continue;
+        ip(ns, {"neigh", "add", s(peer.tunnel_ip), "lladdr", s(peer.vtep_mac), "dev",
+                "vxlan.calico", "nud", "permanent"});
+        must({"bridge", "-n", ns, "fdb", "add", s(peer.vtep_mac), "dev", "vxlan.calico", "dst",
+              s(peer.ip)});
+        ip(ns, {"route", "add", s(peer.block), "via", s(peer.tunnel_ip), "dev", "vxlan.calico",
+                "proto", "80", "onlink"});
+    }
+}
+
+void build_direct_routes(const NodeSpec& n, Mode m) {
+    const std::string ns = node_netns(n.name);
+    for (const auto& peer : kNodes) {
+        if (peer.name == n.name || !encapsulation(m, n.name, peer.name).empty()) continue;
+        // A peer on this subnet is the next hop itself; elsewhere the router, which learned
+        // the blocks (as a BGP peer would).
+        std::string via = peer.subnet == n.subnet ? s(peer.ip) : s(n.gateway);
+        ip(ns, {"route", "add", s(peer.block), "via", via, "dev", "ens5", "proto", "bird"});
+    }
+}
+
+void build_router_blocks() {
+    for (const auto& n : kNodes)
+        ip(s(kRouterNetns), {"route", "add", s(n.block), "via", s(n.ip)});
+}
+
+void build_wireguard(Mode m, std::ostream& log) {
+    std::map<std::string, WgKey> keys;
+    for (const auto& n : kNodes) keys[s(n.name)] = generate_wg_key();
+    for (const auto& n : kNodes) {
+        const std::string ns = node_netns(n.name);
+        fs::path run_dir = state_dir() / "wireguard" / s(n.name);
+        fs::create_directories(run_dir);
+        log << "  " << n.name << ": wireguard.cali served by wireguard-go\n";
+        pid_t pid = start_wireguard_go(ns, "wireguard.cali", run_dir.string(),
+                                       log_file(n.name, "wireguard").string());
+        write_text(pid_file(n.name, "wireguard"), std::to_string(pid) + "\n");
+        std::vector<WgPeer> peers;
+        for (const auto& peer : kNodes) {
+            if (peer.name == n.name) continue;
+            peers.push_back({keys[s(peer.name)].pub,
+                             s(peer.ip) + ":" + std::to_string(kWireGuardPort),
+                             {s(peer.block), s(peer.tunnel_ip) + "/32"}});
+        }
+        wg_configure(run_dir.string(), "wireguard.cali", keys[s(n.name)], kWireGuardPort, peers);
+        write_text(run_dir / "public_key", base64(keys[s(n.name)].pub) + "\n");
+        ip(ns, {"link", "set", "wireguard.cali", "mtu", std::to_string(tunnel_mtu(m)), "up"});
+        ip(ns, {"addr", "add", s(n.tunnel_ip) + "/32", "dev", "wireguard.cali"});
+        sysctl_if(ns, "ipv4", "wireguard.cali", "rp_filter", "0");
+        for (const auto& peer : kNodes) {
+            if (peer.name == n.name) continue;
+            ip(ns, {"route", "add", s(peer.block), "dev", "wireguard.cali", "scope", "link",
+                    "proto", "80"});
+        }
+    }
+}
+
+// Calico's natOutgoing (cali-POSTROUTING → cali-nat-outgoing: MASQUERADE pool sources going to
+// non-pool destinations) and kube-proxy's DNAT of the web ClusterIP, per node.
+void build_iptables(const NodeSpec& n) {
+    const std::string ns = node_netns(n.name);
+    iptables(ns, "nat", {"-N", "cali-POSTROUTING"});
+    iptables(ns, "nat", {"-A", "POSTROUTING", "-j", "cali-POSTROUTING"});
+    iptables(ns, "nat", {"-N", "cali-nat-outgoing"});
+    iptables(ns, "nat", {"-A", "cali-POSTROUTING", "-j", "cali-nat-outgoing"});
+    iptables(ns, "nat", {"-A", "cali-nat-outgoing", "-s", s(kPoolCidr), "!", "-d", s(kPoolCidr),
+                         "-j", "MASQUERADE", "--random-fully"});
+    iptables(ns, "nat", {"-N", "KUBE-SERVICES"});
+    iptables(ns, "nat", {"-A", "PREROUTING", "-j", "KUBE-SERVICES"});
+    iptables(ns, "nat", {"-A", "OUTPUT", "-j", "KUBE-SERVICES"});
+    for (const auto& svc : kServices) {
+        std::string chain = "KUBE-SVC-" + s(svc.name), sep = "KUBE-SEP-" + s(svc.name);
+        for (auto& c : chain) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        for (auto& c : sep) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        iptables(ns, "nat", {"-N", chain});
+        iptables(ns, "nat", {"-N", sep});
+        iptables(ns, "nat", {"-A", "KUBE-SERVICES", "-d", s(svc.cluster_ip) + "/32", "-p", "tcp",
+                             "--dport", std::to_string(svc.port), "-j", chain});
+        iptables(ns, "nat", {"-A", chain, "-j", sep});
+        iptables(ns, "nat", {"-A", sep, "-p", "tcp", "-j", "DNAT", "--to-destination",
+                             s(pod(svc.endpoint_pod).ip) + ":" + std::to_string(svc.target_port)});
+    }
+    if (n.name == "k8s-w2")
+        iptables(ns, "filter", {"-A", "FORWARD", "-p", "tcp", "--dport", std::to_string(kDroppedPort),
+                                "-m", "comment", "--comment", "podtrace lab: the drop scenario",
+                                "-j", "DROP"});
+}
+
+std::vector<std::string> lab_namespaces() {
+    std::vector<std::string> out;
+    if (DIR* d = opendir("/run/netns")) {
+        while (dirent* e = readdir(d)) {
+            std::string name = e->d_name;
+            if (name.rfind(s(kPrefix), 0) == 0) out.push_back(name);
+        }
+        closedir(d);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+std::vector<int> pids_in(const std::string& netns) {
+    std::vector<int> pids;
+    Exec r = run({"ip", "netns", "pids", netns});
+    std::istringstream in(r.out);
+    for (int p; in >> p;) pids.push_back(p);
+    return pids;
+}
+
+bool alive(int pid) { return pid > 0 && kill(pid, 0) == 0; }
+
+void stop_processes(const std::vector<int>& pids) {
+    for (int p : pids) kill(p, SIGTERM);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    for (int p : pids) {
+        while (alive(p) && std::chrono::steady_clock::now() < deadline) {
+            // Our own children (daemons of an `up` in this process) would linger as zombies.
+            if (waitpid(p, nullptr, WNOHANG) == p) break;
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        if (alive(p)) {
+            kill(p, SIGKILL);
+            waitpid(p, nullptr, 0);
+        }
+    }
+}
+
+}  // namespace
+
+bool kernel_has_ipip() { return fs::exists("/sys/module/ipip"); }
+
+void up(Mode m, const std::string& podtrace_exe, std::ostream& log) {
+    if (geteuid() != 0)
+        throw LabError("the lab needs root (network namespaces, veths, iptables): run it with sudo");
+    if (auto existing = lab_namespaces(); !existing.empty()) {
+        std::string mode;
+        try {
+            mode = " in mode " + s(mode_name(running_mode()));
+        } catch (const LabError&) {
+        }
+        throw LabError("a lab is already up" + mode + " (" + std::to_string(existing.size()) +
+                       " ptlab- namespaces); run `podtrace lab down` first");
+    }
+    InterruptGuard signals;
+    try {
+        fs::create_directories(state_dir());
+        write_text(state_dir() / "mode", s(mode_name(m)) + "\n");
+        log << "lab up: mode " << mode_name(m) << ", namespaces " << kPrefix << "*\n";
+        for (const auto& n : kNodes) add_namespace(node_netns(n.name));
+        build_router(log);
+        for (const auto& n : kNodes) {
+            build_node(n, log);
+            for (const auto& p : kPods)
+                if (p.node == n.name) build_pod(p, m, log);
+            build_iptables(n);
+            InterruptGuard::check();
+        }
+        switch (m) {
+        case Mode::vxlan:
+            for (const auto& n : kNodes) build_vxlan(n, m);
+            break;
+        case Mode::wireguard: build_wireguard(m, log); break;
+        case Mode::direct:
+            build_router_blocks();
+            for (const auto& n : kNodes) build_direct_routes(n, m);
+            break;
+        case Mode::ipip:
+        case Mode::crosssubnet:
+            for (const auto& n : kNodes) {
+                build_ipip(n, m, podtrace_exe, log);
+                build_direct_routes(n, m);
+            }
+            break;
+        }
+        InterruptGuard::check();
+        log << "lab up: ready (" << lab_namespaces().size() << " namespaces)\n";
+    } catch (...) {
+        std::ostringstream quiet;
+        down(quiet);
+        throw;
+    }
+}
+
+std::vector<std::string> down(std::ostream& log) {
+    auto names = lab_namespaces();
+    // Daemons first: a TUN or WireGuard device held open would keep its namespace alive.
+    std::vector<int> pids;
+    for (const auto& ns : names)
+        for (int p : pids_in(ns)) pids.push_back(p);
+    std::sort(pids.begin(), pids.end());
+    pids.erase(std::unique(pids.begin(), pids.end()), pids.end());
+    if (!pids.empty()) log << "lab down: stopping " << pids.size() << " process(es)\n";
+    stop_processes(pids);
+    for (const auto& ns : names) {
+        Exec r = run({"ip", "netns", "del", ns});
+        if (r.status != 0) log << "lab down: " << ns << ": " << r.err;
+        std::error_code ec;
+        fs::remove_all(fs::path("/etc/netns") / ns, ec);
+    }
+    std::error_code ec;
+    fs::remove("/etc/netns", ec);  // only when empty: it may hold other tools' namespaces
+    fs::remove_all(state_dir(), ec);
+    if (!names.empty()) log << "lab down: removed " << names.size() << " namespaces\n";
+    return names;
+}
+
+Mode running_mode() {
+    std::ifstream f(state_dir() / "mode");
+    std::string name;
+    if (!(f >> name)) throw LabError("no lab is up (no " + (state_dir() / "mode").string() +
+                                     "); start one with `podtrace lab up --mode MODE`");
+    auto m = parse_mode(name);
+    if (!m) throw LabError(state_dir().string() + "/mode names no mode: " + name);
+    return *m;
+}
+
+Status status() {
+    Status st;
+    st.namespaces = lab_namespaces();
+    try {
+        st.mode = running_mode();
+    } catch (const LabError&) {
+    }
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(state_dir(), ec)) {
+        if (e.path().extension() != ".pid") continue;
+        std::ifstream f(e.path());
+        Status::Daemon d;
+        f >> d.pid;
+        std::string stem = e.path().stem().string();  // k8s-w1.tunl0
+        auto dot = stem.find('.');
+        std::string node = stem.substr(0, dot), what = stem.substr(dot + 1);
+        d.what = node + " " + (what == "tunl0" ? "tunl0 (podtrace lab ipip-daemon)"
+                                               : "wireguard.cali (wireguard-go)");
+        d.running = alive(d.pid);
+        st.daemons.push_back(d);
+    }
+    std::sort(st.daemons.begin(), st.daemons.end(),
+              [](const auto& a, const auto& b) { return a.what < b.what; });
+    return st;
+}
+
+std::string status_text(const Status& st) {
+    std::ostringstream o;
+    if (!st.up()) {
+        o << "lab: down\n";
+        return o.str();
+    }
+    o << "lab: up, mode " << (st.mode ? mode_name(*st.mode) : "unknown (state directory missing)")
+      << "\n";
+    o << "namespaces:";
+    for (const auto& n : st.namespaces) o << " " << n;
+    o << "\n";
+    for (const auto& n : kNodes) {
+        o << n.name << " (" << n.ip << ", block " << n.block << "):";
+        for (const auto& p : kPods)
+            if (p.node == n.name) o << " " << p.name << "=" << p.ip;
+        o << "\n";
+    }
+    for (const auto& d : st.daemons)
+        o << "daemon " << d.what << " pid " << d.pid << (d.running ? " running" : " NOT running")
+          << "\n";
+    return o.str();
+}
+
+}  // namespace podtrace::lab

@@ -1,0 +1,157 @@
+#include "lab/record.hpp"
+
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <ostream>
+#include <sstream>
+#include <thread>
+
+#include "lab/kube_json.hpp"
+#include "lab/lab.hpp"
+#include "lab/netns.hpp"
+
+namespace podtrace::lab {
+namespace fs = std::filesystem;
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string slurp(const fs::path& p) {
+    std::ifstream f(p);
+    std::ostringstream o;
+    o << f.rdbuf();
+    return o.str();
+}
+
+// The last n lines of a log, for an error message or a progress line; ends with a newline.
+std::string last_lines(const std::string& text, int n) {
+    std::vector<std::string> lines;
+    std::istringstream in(text);
+    for (std::string l; std::getline(in, l);)
+        if (!l.empty()) lines.push_back(l);
+    std::string out;
+    for (std::size_t i = lines.size() > static_cast<std::size_t>(n) ? lines.size() - n : 0;
+         i < lines.size(); ++i)
+        out += lines[i] + "\n";
+    return out.empty() ? "(no output)\n" : out;
+}
+
+struct Capture {
+    std::string node;
+    fs::path file, log;
+    pid_t pid = -1;
+};
+
+// Stops the captures that are still running: SIGINT, as a user at the terminal would.
+class Captures {
+public:
+    std::vector<Capture> list;
+    ~Captures() { stop(); }
+    // Exit statuses in `list` order; -1 for a capture that had to be killed.
+    std::vector<int> stop() {
+        std::vector<int> status;
+        for (auto& c : list)
+            if (c.pid > 0) kill(c.pid, SIGINT);
+        for (auto& c : list) {
+            int st = -1;
+            if (c.pid > 0) {
+                auto deadline = std::chrono::steady_clock::now() + 5s;
+                int ws = 0;
+                pid_t r = 0;
+                while ((r = waitpid(c.pid, &ws, WNOHANG)) == 0 &&
+                       std::chrono::steady_clock::now() < deadline)
+                    std::this_thread::sleep_for(10ms);
+                if (r == 0) {
+                    kill(c.pid, SIGKILL);
+                    waitpid(c.pid, &ws, 0);
+                } else if (r == c.pid && WIFEXITED(ws)) {
+                    st = WEXITSTATUS(ws);
+                }
+                c.pid = -1;
+            }
+            status.push_back(st);
+        }
+        return status;
+    }
+};
+
+void wait_until_capturing(const Capture& c) {
+    auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (slurp(c.log).find("capturing on") != std::string::npos) return;
+        int ws;
+        if (waitpid(c.pid, &ws, WNOHANG) == c.pid)
+            throw LabError("podtrace capture on " + c.node + " stopped: " +
+                           last_lines(slurp(c.log), 3));
+        std::this_thread::sleep_for(20ms);
+        InterruptGuard::check();
+    }
+    throw LabError("podtrace capture on " + c.node + " did not start within 10 s: " +
+                   last_lines(slurp(c.log), 3));
+}
+
+}  // namespace
+
+Recording record(const std::string& dir_name, const std::string& exe,
+                 const std::vector<std::string>& scenarios, std::ostream& log) {
+    const Mode m = running_mode();
+    InterruptGuard interrupts;
+    fs::path dir(dir_name);
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (!fs::is_directory(dir))
+        throw LabError(dir_name + ": cannot create the directory" +
+                       (ec ? ": " + ec.message() : std::string(": a file is in the way")));
+    Recording rec;
+    Captures caps;
+    try {
+        for (const auto& n : kNodes) {
+            Capture c{std::string(n.name), dir / (std::string(n.name) + ".pcapng"),
+                      fs::path(std::string(kStateDir)) / (std::string(n.name) + ".capture.log")};
+            fs::remove(c.log, ec);
+            c.pid = spawn_detached({exe, "capture", "-w", c.file.string(), "--node", c.node},
+                                   node_netns(n.name), c.log.string());
+            caps.list.push_back(c);
+        }
+        for (const auto& c : caps.list) {
+            wait_until_capturing(c);
+            log << "record: " << last_lines(slurp(c.log), 1);
+        }
+        // The capture threads are attached once they print; give the rings a moment anyway.
+        std::this_thread::sleep_for(200ms);
+        rec.scenarios = run_scenarios(m, scenarios, log);
+        std::this_thread::sleep_for(300ms);
+        auto status = caps.stop();
+        for (std::size_t i = 0; i < caps.list.size(); ++i) {
+            const auto& c = caps.list[i];
+            if (status[i] != 0)
+                throw LabError("podtrace capture on " + c.node + " failed: " +
+                               last_lines(slurp(c.log), 3));
+            log << "record: " << c.node << ": " << last_lines(slurp(c.log), 1);
+            rec.files.push_back(c.file.string());
+        }
+        std::map<std::string, std::string> wg;
+        for (const auto& n : kNodes) {
+            fs::path key = fs::path(std::string(kStateDir)) / "wireguard" / std::string(n.name) /
+                           "public_key";
+            std::string k = slurp(key);
+            while (!k.empty() && k.back() == '\n') k.pop_back();
+            if (!k.empty()) wg[std::string(n.name)] = k;
+        }
+        write_kube_json(dir.string(), m, wg);
+        for (const char* f : {"pods.json", "services.json", "nodes.json"})
+            rec.files.push_back((dir / f).string());
+    } catch (...) {
+        caps.stop();
+        for (const auto& c : caps.list) fs::remove(c.file, ec);
+        throw;
+    }
+    return rec;
+}
+
+}  // namespace podtrace::lab

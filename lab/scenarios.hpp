@@ -1,0 +1,28 @@
+#pragma once
+// `podtrace lab traffic`: the scenarios, run between the lab's pod namespaces.
+#include <iosfwd>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lab/topology.hpp"
+
+namespace podtrace::lab {
+
+// same-node, cross-node, cross-subnet, egress, service, drop, mtu: in this order.
+const std::vector<std::string_view>& scenario_names();
+
+struct ScenarioResult {
+    std::string name;
+    bool ran = true;   // false: not applicable in this mode (detail says why)
+    bool ok = false;   // the network did what the lab is built to do (the drop drops, ...)
+    std::string detail;                 // "ping 3/3, GET :8080 200"
+    std::vector<std::string> expects;   // `podtrace report --expect` lines that must hold
+};
+
+// Runs the named scenarios (all when `names` is empty) in a lab that is up in mode `m`; throws
+// LabError for an unknown name. Progress to `log`.
+std::vector<ScenarioResult> run_scenarios(Mode m, const std::vector<std::string>& names,
+                                          std::ostream& log);
+
+}  // namespace podtrace::lab
