@@ -137,7 +137,10 @@ void print_facts(const NodeFacts& f, std::ostream& out) {
     for (const MasqRule& r : f.nat_outgoing->rules)
         rows.push_back({r.family + " " + r.table + " " + r.chain,
                         "handle " + std::to_string(r.handle), join(r.matches, ", "),
-                        std::string("MASQUERADE") + (r.random_fully ? " random-fully" : "")});
+                        std::string("MASQUERADE") +
+                            (!r.random_fully ? " (iptables-nft target: options not visible)"
+                             : *r.random_fully ? " random-fully"
+                                               : "")});
     if (rows.empty()) out << "  chain present, no MASQUERADE rule\n";
     print_table(out, rows);
     out << (f.nat_outgoing->hooked ? "  in effect: reached from a postrouting chain\n"
@@ -199,7 +202,7 @@ nlohmann::json facts_to_json(const NodeFacts& f) {
                              {"dst", or_null(r.dst)},
                              {"dst_negated", r.dst_negated},
                              {"dst_set", or_null(r.dst_set)},
-                             {"random_fully", r.random_fully},
+                             {"random_fully", or_null(r.random_fully)},
                              {"matches", r.matches}});
         j["nat_outgoing"] = {{"hooked", f.nat_outgoing->hooked}, {"rules", std::move(rules)}};
     } else {

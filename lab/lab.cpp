@@ -239,15 +239,20 @@ void build_wireguard(Mode m, std::ostream& log) {
                              s(peer.ip) + ":" + std::to_string(kWireGuardPort),
                              {s(peer.block), s(peer.tunnel_ip) + "/32"}});
         }
-        wg_configure(run_dir.string(), "wireguard.cali", keys[s(n.name)], kWireGuardPort, peers);
+        wg_configure(run_dir.string(), "wireguard.cali", keys[s(n.name)], kWireGuardPort, peers,
+                     kWireGuardMark);
         write_text(run_dir / "public_key", base64(keys[s(n.name)].pub) + "\n");
         ip(ns, {"link", "set", "wireguard.cali", "mtu", std::to_string(tunnel_mtu(m)), "up"});
         ip(ns, {"addr", "add", s(n.tunnel_ip) + "/32", "dev", "wireguard.cali"});
         sysctl_if(ns, "ipv4", "wireguard.cali", "rp_filter", "0");
+        // Felix's policy routing: everything not marked as WireGuard's own traffic looks up
+        // table 1 first, where the peers' blocks go into the tunnel.
+        ip(ns, {"rule", "add", "not", "fwmark", "0x100000/0x100000", "lookup",
+                std::to_string(kWireGuardTable), "priority", "99"});
         for (const auto& peer : kNodes) {
             if (peer.name == n.name) continue;
             ip(ns, {"route", "add", s(peer.block), "dev", "wireguard.cali", "scope", "link",
-                    "proto", "80"});
+                    "proto", "80", "table", std::to_string(kWireGuardTable)});
         }
     }
 }

@@ -1,6 +1,7 @@
 #pragma once
 // The lab's cluster: the seed study's nodes, blocks and pods (../shared/DESIGN.md), as
 // namespaces on one machine. One table that `lab up`, `lab traffic` and `lab record` share.
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -72,6 +73,8 @@ inline constexpr int kWebPort = 8080;      // every pod and the internet host se
 inline constexpr int kInternetPort = 80;
 inline constexpr int kDroppedPort = 9999;  // k8s-w2's FORWARD chain drops TCP to this port
 inline constexpr int kWireGuardPort = 51820;
+inline constexpr int kWireGuardTable = 1;              // felix's routing table for the tunnel
+inline constexpr std::uint32_t kWireGuardMark = 0x100000;  // on wireguard-go's own UDP
 inline constexpr int kVxlanVni = 4096;
 inline constexpr int kVxlanPort = 4789;
 

@@ -225,9 +225,10 @@ pid_t start_wireguard_go(const std::string& netns, const std::string& ifname,
 }
 
 void wg_configure(const std::string& run_dir, const std::string& ifname, const WgKey& self,
-                  int listen_port, const std::vector<WgPeer>& peers) {
+                  int listen_port, const std::vector<WgPeer>& peers, std::uint32_t fwmark) {
     std::string req = "set=1\nprivate_key=" + hex(self.priv) +
-                      "\nlisten_port=" + std::to_string(listen_port) + "\nreplace_peers=true\n";
+                      "\nlisten_port=" + std::to_string(listen_port) +
+                      "\nfwmark=" + std::to_string(fwmark) + "\nreplace_peers=true\n";
     for (const auto& p : peers) {
         req += "public_key=" + hex(p.pub) + "\n";
         if (!p.endpoint.empty()) req += "endpoint=" + p.endpoint + "\n";

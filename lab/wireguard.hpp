@@ -39,7 +39,7 @@ pid_t start_wireguard_go(const std::string& netns, const std::string& ifname,
 
 // Sets the private key, the listen port and exactly these peers (replacing any others).
 void wg_configure(const std::string& run_dir, const std::string& ifname, const WgKey& self,
-                  int listen_port, const std::vector<WgPeer>& peers);
+                  int listen_port, const std::vector<WgPeer>& peers, std::uint32_t fwmark = 0);
 
 // The device's state as UAPI `get=1` returns it (key=value lines: private_key, listen_port, then
 // per peer public_key, endpoint, last_handshake_time_sec, rx_bytes, tx_bytes, allowed_ip, ...)

@@ -247,8 +247,10 @@ std::expected<std::optional<NatOutgoing>, DiscoverError> nat_outgoing_from_json(
             } else if (e.contains("xt")) {
                 const json& x = e["xt"];
                 std::string name = x.value("name", "");
-                if (x.value("type", "") == "target" && name == "MASQUERADE")
+                if (x.value("type", "") == "target" && name == "MASQUERADE") {
                     masq = true;
+                    rule.random_fully = std::nullopt;
+                }
                 else if (x.value("type", "") == "match")
                     // iptables-nft compat matches (e.g. -m set) do not show their arguments here.
                     rule.matches.push_back("xt match " + name);

@@ -68,7 +68,8 @@ struct MasqRule {
     std::string src, dst;  // prefix or address matched, "" when none
     bool src_negated = false, dst_negated = false;
     std::string src_set, dst_set;  // nftables set name ("@" stripped), "" when none
-    bool random_fully = false;
+    // nullopt for iptables-nft's MASQUERADE target, whose options libnftables does not show.
+    std::optional<bool> random_fully = false;
     std::vector<std::string> matches;  // every match, as text ("ip saddr 172.16.0.0/16", ...)
 };
 

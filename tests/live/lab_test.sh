@@ -69,6 +69,33 @@ for mode in "${modes[@]}"; do
   "$podtrace" lab up --mode "$mode" >/dev/null 2>"$tmp/$mode-again.log"
   [ $? -eq 2 ] && grep -q "already up" "$tmp/$mode-again.log" || fail "a second lab up was not refused"
 
+  # What `podtrace discover` makes of k8s-w1 in this mode: its tunnel, and how each remote block
+  # is reached (Calico's own routes, as felix and BIRD program them).
+  ip netns exec ptlab-k8s-w1 "$podtrace" discover --json >"$tmp/$mode-facts.json" 2>&1 ||
+    fail "discover in k8s-w1"
+  python3 - "$tmp/$mode-facts.json" "$mode" <<'PY' || fail "discover facts"
+import json, sys
+facts, mode = json.load(open(sys.argv[1])), sys.argv[2]
+want_tunnel = {"ipip": "ipip", "vxlan": "vxlan", "wireguard": "wireguard", "direct": None,
+               "crosssubnet": "ipip"}[mode]
+want_routes = {"ipip": {"172.16.184.0/24": "ipip", "172.16.34.0/24": "ipip"},
+               "vxlan": {"172.16.184.0/24": "vxlan", "172.16.34.0/24": "vxlan"},
+               "wireguard": {"172.16.184.0/24": "wireguard", "172.16.34.0/24": "wireguard"},
+               "direct": {"172.16.184.0/24": "direct", "172.16.34.0/24": "direct"},
+               "crosssubnet": {"172.16.184.0/24": "direct", "172.16.34.0/24": "ipip"}}[mode]
+types = [t["type"] for t in facts["tunnels"]]
+routes = {r["dst"]: r["mode"] for r in facts["remote_routes"]}
+ok = (types == ([want_tunnel] if want_tunnel else [])) and routes == want_routes
+ok = ok and [b["cidr"] for b in facts["blocks"]] == ["172.16.158.0/24"]
+ok = ok and facts["nat_outgoing"] is not None
+if mode == "wireguard":
+    wg = facts["tunnels"][0]
+    ok = ok and wg["table"] == 1 and wg["rule_priority"] == 99
+if not ok:
+    print("facts:", types, routes, facts["blocks"], facts["nat_outgoing"], facts["tunnels"])
+sys.exit(0 if ok else 1)
+PY
+
   dir=$tmp/$mode
   if ! "$podtrace" lab record "$dir" >"$tmp/$mode-record.log" 2>&1; then
     fail "lab record: a scenario did not behave as built"
