@@ -208,7 +208,9 @@ bool clock_pass(std::vector<Input>& inputs, const ReportOptions& opt, ReportData
             learn_interfaces(in, data.names);
             decoder.decode(f, d);
             if (!trace::sightable(d)) continue;
-            trace::Sighting s = trace::make_sighting(d, in.points[f.interface]);
+            const trace::PointId at = in.points[f.interface];
+            if (!est.wants(at.node, d.fingerprint, d.fingerprint_partial)) continue;
+            trace::Sighting s = trace::make_sighting(d, at);
             infer_direction(s, addresses);
             est.add(s);
         }

@@ -146,7 +146,7 @@ json pod_item(const PodDoc& p) {
                                     condition("ContainersReady", "True"),
                                     condition("PodScheduled", "True")})},
         {"containerStatuses",
-         json::array({{{"containerID", "containerd://" + container_id("container", p.ns, p.name)},
+         json::array({{{"containerID", "podtrace-lab://" + container_id("container", p.ns, p.name)},
                        {"image", p.container["image"]},
                        {"imageID", ""},
                        {"lastState", json::object()},
@@ -185,8 +185,10 @@ json lab_pod(const PodSpec& p) {
     d.annotations = {{"cni.projectcalico.org/containerID", container_id("sandbox", p.ns, p.name)},
                      {"cni.projectcalico.org/podIP", cidr},
                      {"cni.projectcalico.org/podIPs", cidr}};
-    d.container = {{"args", json::array({"netexec", "--http-port=" + std::to_string(kWebPort)})},
-                   {"image", "registry.k8s.io/e2e-test-images/agnhost:2.52"},
+    // No container runs: the pod is a network namespace, and `podtrace lab traffic` serves
+    // HTTP from inside it. The image names that rather than pretend to be one.
+    d.container = {{"args", json::array({"lab", "traffic"})},
+                   {"image", "podtrace.lab/network-namespace"},
                    {"imagePullPolicy", "IfNotPresent"},
                    {"name", p.name},
                    {"ports", json::array({{{"containerPort", kWebPort}, {"protocol", "TCP"}}})},
@@ -288,13 +290,13 @@ json node_item(Mode m, const NodeSpec& n, const std::map<std::string, std::strin
     }
     json node_info = {{"architecture", "amd64"},
                       {"bootID", uid("Boot", "", n.name)},
-                      {"containerRuntimeVersion", "containerd://1.7.22"},
-                      {"kernelVersion", "6.8.0-1016-aws"},
+                      {"containerRuntimeVersion", "podtrace-lab://network-namespaces"},
+                      {"kernelVersion", ""},  // the recording machine's, deliberately not recorded
                       {"kubeProxyVersion", kK8sVersion},
                       {"kubeletVersion", kK8sVersion},
                       {"machineID", hex(digest(EVP_sha1(), n.name), 16)},
                       {"operatingSystem", "linux"},
-                      {"osImage", "Ubuntu 24.04.1 LTS"},
+                      {"osImage", "podtrace lab (network namespaces on one Linux host)"},
                       {"systemUUID", uid("Machine", "", n.name)}};
     json status = {
         {"addresses", json::array({{{"address", n.ip}, {"type", "InternalIP"}},
@@ -374,14 +376,14 @@ void replace_file(const std::filesystem::path& path, std::string_view text) {
 
 }  // namespace
 
-std::string pods_json(Mode) {  // the same in every mode: Calico's pod annotations do not vary
+std::string pods_json() {
     json items = json::array();
     for (const auto& p : kPods) items.push_back(lab_pod(p));
     for (const auto& n : kNodes) items.push_back(kube_proxy_pod(n));
     return text_of(sorted_list(std::move(items)));
 }
 
-std::string services_json(Mode) {  // the same in every mode
+std::string services_json() {
     json items = json::array();
     items.push_back(service_item(
         "default", "kubernetes", kApiserverIp,
@@ -406,8 +408,8 @@ std::string nodes_json(Mode m, const std::map<std::string, std::string>& wg_pub)
 void write_kube_json(const std::string& dir, Mode m,
                      const std::map<std::string, std::string>& wg_pub) {
     const std::pair<const char*, std::string> files[] = {
-        {"pods.json", pods_json(m)},
-        {"services.json", services_json(m)},
+        {"pods.json", pods_json()},
+        {"services.json", services_json()},
         {"nodes.json", nodes_json(m, wg_pub)},
     };
     std::error_code ec;

@@ -11,9 +11,9 @@ namespace podtrace::lab {
 
 // kubectl's List documents (4-space indent, keys sorted, trailing newline), items in kubectl's
 // namespace/name order. Pods: every kPods entry, plus each node's host-networked kube-proxy.
-std::string pods_json(Mode m);
+std::string pods_json();
 // The apiserver's `kubernetes` service and every kServices entry (selector app: <name>).
-std::string services_json(Mode m);
+std::string services_json();
 // One Node per kNodes entry with Calico's annotations for `m`; `wg_pub` (node name → base64
 // public key) adds projectcalico.org/WireguardPublicKey in wireguard mode.
 std::string nodes_json(Mode m, const std::map<std::string, std::string>& wg_pub = {});

@@ -87,7 +87,8 @@ void build_router(std::ostream& log) {
     add_namespace(r);
     add_namespace(inet);
     sysctl(r, "net.ipv4.ip_forward", "1");
-    ip(r, {"link", "add", "lan10", "type", "bridge"});
+    // A plain switch: with snooping the bridge joins 224.0.0.106 and its IGMP lands in captures.
+    ip(r, {"link", "add", "lan10", "type", "bridge", "mcast_snooping", "0"});
     ip(r, {"link", "set", "lan10", "mtu", std::to_string(kNicMtu), "up"});
     ip(r, {"addr", "add", "192.168.10.1/24", "dev", "lan10"});
     for (const auto& n : kNodes) {
@@ -309,7 +310,16 @@ std::vector<int> pids_in(const std::string& netns) {
     return pids;
 }
 
-bool alive(int pid) { return pid > 0 && kill(pid, 0) == 0; }
+// A zombie has exited: whether its parent (init, once `up` has returned) reaps it soon is not
+// ours to wait for.
+bool alive(int pid) {
+    if (pid <= 0 || kill(pid, 0) != 0) return false;
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string line;
+    std::getline(stat, line);
+    const auto paren = line.rfind(')');
+    return paren == std::string::npos || paren + 2 >= line.size() || line[paren + 2] != 'Z';
+}
 
 void stop_processes(const std::vector<int>& pids) {
     for (int p : pids) kill(p, SIGTERM);
@@ -375,7 +385,8 @@ void up(Mode m, const std::string& podtrace_exe, std::ostream& log) {
             break;
         }
         InterruptGuard::check();
-        log << "lab up: ready (" << lab_namespaces().size() << " namespaces)\n";
+        log << "lab up: ready (" << lab_namespaces().size() << " namespaces); next: "
+            << "podtrace lab traffic, podtrace lab record DIR, podtrace lab down\n";
     } catch (...) {
         std::ostringstream quiet;
         down(quiet);

@@ -79,6 +79,11 @@ void ClockEstimator::add(const Sighting& s) {
     }
 }
 
+bool ClockEstimator::wants(std::uint16_t node, std::uint64_t fingerprint, bool partial) {
+    nodes_[node];
+    return fingerprint != 0 && !partial && (mix(fingerprint) & mask_) == 0;
+}
+
 std::size_t ClockEstimator::samples() const {
     std::size_t n = 0;
     for (const auto& [node, map] : nodes_) n += map.size();

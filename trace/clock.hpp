@@ -40,6 +40,9 @@ public:
     // from the pod, a tunnel or NIC frame marked outbound) or received by it (a veth frame to
     // the pod, marked inbound elsewhere). ARP and fingerprint-less sightings are ignored.
     void add(const Sighting& s);
+    // Counts `node` as seen, as add() does, and says whether add() could use a sighting with
+    // this fingerprint: most fall outside the subsample, and their sightings need not be made.
+    bool wants(std::uint16_t node, std::uint64_t fingerprint, bool partial);
 
     // One entry per node seen in add(), reference first (the node with most matches, ties to
     // the lowest id), then by node id. Nodes linked to the reference only through another node

@@ -65,17 +65,20 @@ void Correlator::emit_alone(const Sighting& s) {
 
 void Correlator::retire_front() {
     // The oldest packets' sightings went cold while they waited: fetch those retired next now,
-    // so the consumers of these paths do not wait on memory one packet at a time.
+    // with their slots in newest_ (erased by the fingerprint kept in the group, so erasing
+    // never waits on the sightings), so neither this nor the consumers of these paths wait on
+    // memory one packet at a time.
     constexpr std::size_t kAhead = 8;
     if (groups_.size() > kAhead) {
-        const Sighting* next = groups_[kAhead].path.sightings.data();
+        const Group& ahead = groups_[kAhead];
+        newest_.prefetch(ahead.fingerprint);
+        const Sighting* next = ahead.path.sightings.data();
         __builtin_prefetch(next);
         __builtin_prefetch(reinterpret_cast<const char*>(next) + 64);
         __builtin_prefetch(reinterpret_cast<const char*>(next) + 128);
     }
     Group& g = groups_.front();
-    const std::uint64_t fp = g.path.sightings.front().fingerprint;
-    newest_.erase_if_value(fp, base_);
+    newest_.erase_if_value(g.fingerprint, base_);
     done_.push_back(std::move(g.path));
     ++stats_.paths;
     groups_.pop_front();
@@ -151,6 +154,7 @@ void Correlator::add(const Sighting& s) {
     }
     g.path.sightings.push_back(s);
     g.first_ts = g.last_ts = s.ts_ns;
+    g.fingerprint = s.fingerprint;
     const std::uint64_t seq = base_ + groups_.size() - 1;
     g.older = head;
     newest_.set(s.fingerprint, seq);

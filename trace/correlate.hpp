@@ -69,6 +69,7 @@ private:
         Path path;
         std::int64_t first_ts = 0;
         std::int64_t last_ts = 0;
+        std::uint64_t fingerprint = 0;   // kept here: retiring needs it without the cold path
         std::uint64_t older = kNoGroup;  // previous in-flight group with the same fingerprint
     };
     static constexpr std::uint64_t kNoGroup = ~std::uint64_t{0};

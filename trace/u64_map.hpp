@@ -17,6 +17,10 @@ public:
     // Erases `key` only while it still maps to `value`; one probe instead of find + erase.
     void erase_if_value(std::uint64_t key, std::uint64_t value);
     void clear();
+    // Starts fetching the slot `key` probes first, for a lookup coming soon.
+    void prefetch(std::uint64_t key) const {
+        if (!slots_.empty()) __builtin_prefetch(&slots_[home(key)], 1);
+    }
     std::size_t size() const { return size_; }
 
 private:

@@ -31,10 +31,10 @@ IpAddr ip(std::string_view text) {
 // The documents as `podtrace report` reads them.
 Inventory inventory(Mode m, const std::map<std::string, std::string>& wg = {}) {
     Inventory inv;
-    auto p = inv.add_pods(pods_json(m));
+    auto p = inv.add_pods(pods_json());
     INFO((p ? "" : p.error().message));
     REQUIRE(p);
-    auto s = inv.add_services(services_json(m));
+    auto s = inv.add_services(services_json());
     INFO((s ? "" : s.error().message));
     REQUIRE(s);
     auto n = inv.add_nodes(nodes_json(m, wg));
@@ -143,8 +143,8 @@ TEST_CASE("kube json: pod1's veth is Calico's, kube-proxy pods are host-networke
     }
 
     // The service's selector picks exactly its endpoint pod.
-    const json pods = json::parse(pods_json(Mode::ipip));
-    const json svcs = json::parse(services_json(Mode::ipip));
+    const json pods = json::parse(pods_json());
+    const json svcs = json::parse(services_json());
     json web;
     for (const auto& s : svcs["items"])
         if (s["metadata"]["name"] == "web") web = s;
@@ -214,7 +214,7 @@ TEST_CASE("kube json: Calico's node annotations follow the mode; a WireGuard key
 
 TEST_CASE("kube json: kubectl's layout, in kubectl's order, the same on every recording") {
     for (const std::string& text :
-         {pods_json(Mode::vxlan), services_json(Mode::vxlan), nodes_json(Mode::vxlan)}) {
+         {pods_json(), services_json(), nodes_json(Mode::vxlan)}) {
         const json doc = json::parse(text);
         CHECK(doc["kind"] == "List");
         CHECK(doc["apiVersion"] == "v1");
@@ -230,13 +230,13 @@ TEST_CASE("kube json: kubectl's layout, in kubectl's order, the same on every re
             CHECK(item["metadata"]["uid"].get<std::string>().size() == 36);
         }
     }
-    CHECK(pods_json(Mode::ipip) == pods_json(Mode::ipip));
+    CHECK(pods_json() == pods_json());
     CHECK(nodes_json(Mode::wireguard, {{"k8s-w1", "k"}}) ==
           nodes_json(Mode::wireguard, {{"k8s-w1", "k"}}));
     std::set<std::string> uids;
     std::size_t items = 0;
     for (const std::string& text :
-         {pods_json(Mode::ipip), services_json(Mode::ipip), nodes_json(Mode::ipip)}) {
+         {pods_json(), services_json(), nodes_json(Mode::ipip)}) {
         const json doc = json::parse(text);
         for (const auto& item : doc["items"]) {
             uids.insert(item["metadata"]["uid"].get<std::string>());
@@ -252,8 +252,8 @@ TEST_CASE("kube json: write_kube_json writes the three files whole") {
     const std::map<std::string, std::string> keys = {{"k8s-w2", "key2="}};
     write_kube_json(dir.string(), Mode::wireguard, keys);
     CHECK(entries(dir) == std::set<std::string>{"nodes.json", "pods.json", "services.json"});
-    CHECK(slurp(dir / "pods.json") == pods_json(Mode::wireguard));
-    CHECK(slurp(dir / "services.json") == services_json(Mode::wireguard));
+    CHECK(slurp(dir / "pods.json") == pods_json());
+    CHECK(slurp(dir / "services.json") == services_json());
     CHECK(slurp(dir / "nodes.json") == nodes_json(Mode::wireguard, keys));
 
     // Recording again replaces them.
@@ -296,6 +296,6 @@ TEST_CASE("kube json: a failed write throws LabError naming the path and leaves 
         CHECK(entries(tmp.path) == std::set<std::string>{"nodes.json", "pods.json", "services.json"});
         CHECK(fs::is_directory(tmp.path / "nodes.json"));
         CHECK(fs::is_empty(tmp.path / "nodes.json"));
-        CHECK(slurp(tmp.path / "pods.json") == pods_json(Mode::ipip));
+        CHECK(slurp(tmp.path / "pods.json") == pods_json());
     }
 }
