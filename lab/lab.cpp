@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -36,22 +35,21 @@ void write_text(const fs::path& p, const std::string& text) {
 }
 
 // /proc/sys/net answers for the network namespace of the thread that opens it.
-void sysctl(const std::string& netns, const std::string& key, const std::string& value) {
+void write_sys(const std::string& netns, const std::string& path, const std::string& value) {
     NetnsScope in(netns);
-    std::string path = "/proc/sys/" + key;
-    std::replace(path.begin() + 10, path.end(), '.', '/');
     std::ofstream f(path);
     f << value;
-    if (!f.flush()) throw LabError("cannot set " + key + " = " + value + " in " + netns);
+    if (!f.flush()) throw LabError("cannot write " + value + " to " + path + " in " + netns);
+}
+void sysctl(const std::string& netns, const std::string& key, const std::string& value) {
+    std::string path = "/proc/sys/" + key;
+    std::replace(path.begin() + 10, path.end(), '.', '/');
+    write_sys(netns, path, value);
 }
 // Interface names contain dots (vxlan.calico), so per-interface keys are written as paths.
 void sysctl_if(const std::string& netns, const std::string& family, const std::string& ifname,
                const std::string& leaf, const std::string& value) {
-    NetnsScope in(netns);
-    std::string path = "/proc/sys/net/" + family + "/conf/" + ifname + "/" + leaf;
-    std::ofstream f(path);
-    f << value;
-    if (!f.flush()) throw LabError("cannot write " + path + " in " + netns);
+    write_sys(netns, "/proc/sys/net/" + family + "/conf/" + ifname + "/" + leaf, value);
 }
 
 void ip(const std::string& netns, Args args) {
@@ -136,11 +134,7 @@ void build_pod(const PodSpec& p, Mode m, std::ostream& log) {
     ip(node_ns, {"link", "set", veth, "address", "ee:ee:ee:ee:ee:ee"});
     sysctl_if(node_ns, "ipv4", veth, "proxy_arp", "1");
     sysctl_if(node_ns, "ipv4", veth, "forwarding", "1");
-    {
-        NetnsScope in(node_ns);
-        std::ofstream f("/proc/sys/net/ipv4/neigh/" + veth + "/proxy_delay");
-        f << "0";
-    }
+    write_sys(node_ns, "/proc/sys/net/ipv4/neigh/" + veth + "/proxy_delay", "0");
     ip(node_ns, {"link", "set", veth, "up"});
     ip(node_ns, {"route", "add", s(p.ip) + "/32", "dev", veth, "scope", "link"});
     ip(pod_ns, {"addr", "add", s(p.ip) + "/32", "dev", "eth0"});

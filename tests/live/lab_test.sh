@@ -50,6 +50,8 @@ else
     fail "interrupted lab up: exit $rc: $(tail -2 "$tmp/interrupted.log")"
 fi
 [ -z "$(leftovers)" ] || fail "an interrupted lab up left: $(leftovers | tr '\n' ' ')"
+out=$("$podtrace" lab traffic 2>&1)
+[ $? -eq 2 ] && grep -q "no lab is up" <<<"$out" || fail "lab traffic without a lab: $out"
 
 for mode in "${modes[@]}"; do
   start=$SECONDS
@@ -95,6 +97,9 @@ if not ok:
     print("facts:", types, routes, facts["blocks"], facts["nat_outgoing"], facts["tunnels"])
 sys.exit(0 if ok else 1)
 PY
+
+  out=$("$podtrace" lab traffic bogus 2>&1)
+  [ $? -eq 2 ] && grep -q "unknown scenario 'bogus'" <<<"$out" || fail "an unknown scenario: $out"
 
   dir=$tmp/$mode
   if ! "$podtrace" lab record "$dir" >"$tmp/$mode-record.log" 2>&1; then
