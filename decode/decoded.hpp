@@ -195,6 +195,9 @@ struct Decoded {
 
     std::uint64_t fingerprint = 0;     // 0: none (no IP/ARP packet reached)
     bool fingerprint_partial = false;  // payload digest cut short by the capture length
+    // compute_fingerprint's hash of the innermost IP header (set when inner_ip is), which
+    // quote_key() resumes instead of hashing the header again.
+    std::uint64_t ip_hash = 0;
 
     std::array<Layer, kMaxLayers> layers;
 

@@ -30,10 +30,9 @@ void add_ip(Hasher& h, const IpL& ip) {
           std::uint64_t{ip.frag_id} << 32);
 }
 
-// The fields of an IP packet and its first 8 L4 bytes that an ICMP error quote keeps and that
-// no NAT rewrites.
-void add_quotable(Hasher& h, const IpL& ip, const Layer* l4) {
-    add_ip(h, ip);
+// The fields of an IP packet's first 8 L4 bytes that an ICMP error quote keeps and that no NAT
+// rewrites (add_ip hashes the IP header's).
+void add_quotable_l4(Hasher& h, const Layer* l4) {
     if (!l4) return;
     if (l4->proto == Proto::tcp && l4->tcp.captured >= 8) h.add(l4->tcp.seq);
     if (l4->proto == Proto::udp) h.add(l4->udp.length);
@@ -49,7 +48,8 @@ const Layer* after(const Decoded& d, int ip) {
 // rewritten back by NAT like the outer ones, so only invariant fields are used.
 void add_quote(Hasher& h, const Decoded& d) {
     if (d.quoted_ip == kNone) return;
-    add_quotable(h, d.layers[d.quoted_ip].ip, after(d, d.quoted_ip));
+    add_ip(h, d.layers[d.quoted_ip].ip);
+    add_quotable_l4(h, after(d, d.quoted_ip));
 }
 
 }  // namespace
@@ -70,6 +70,7 @@ void compute_fingerprint(Decoded& d, ByteView frame) {
         return;
     }
     add_ip(h, d.layers[d.inner_ip].ip);
+    d.ip_hash = h.h;
     bool digest = true;
     if (const Layer* l4 = d.inner_l4_layer()) {
         switch (l4->proto) {
@@ -111,13 +112,15 @@ void compute_fingerprint(Decoded& d, ByteView frame) {
 }
 
 std::uint64_t quote_key(const Decoded& d) {
-    Hasher h;
     if (d.quoted_ip != kNone) {
+        Hasher h;
         add_quote(h, d);
         return h.done();
     }
     if (d.inner_ip == kNone) return 0;
-    add_quotable(h, d.layers[d.inner_ip].ip, d.inner_l4_layer());
+    // The quote key starts with the same IP header hash as the fingerprint: resume from it.
+    Hasher h{d.ip_hash};
+    add_quotable_l4(h, d.inner_l4_layer());
     return h.done();
 }
 

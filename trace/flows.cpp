@@ -96,16 +96,36 @@ std::int64_t LatencyStats::quantile(double q) const {
     return std::clamp(mid, min_, max_);
 }
 
-std::size_t FlowTable::KeyHash::operator()(const Key& k) const noexcept {
+std::uint64_t FlowTable::key_hash(const Key& k) {
     std::uint64_t w[4];
     std::memcpy(w, k.a.addr.data(), 16);
     std::memcpy(w + 2, k.b.addr.data(), 16);
-    std::uint64_t h = std::uint64_t{k.pa} << 32 | std::uint64_t{k.pb} << 16 | k.proto;
-    for (std::uint64_t x : w) {
-        h ^= x + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
-        h *= 0xbf58476d1ce4e5b9ull;
+    // Independent multiplies (they overlap in the pipeline), then a finalizer for the top bits
+    // U64Map indexes by.
+    std::uint64_t h = (w[0] * 0x9e3779b97f4a7c15ull) ^ (w[1] * 0xc2b2ae3d27d4eb4full) ^
+                      (w[2] * 0x165667b19e3779f9ull) ^ (w[3] * 0x27d4eb2f165667c5ull) ^
+                      ((std::uint64_t{k.pa} << 32 | std::uint64_t{k.pb} << 16 | k.proto) *
+                       0xbf58476d1ce4e5b9ull);
+    h ^= h >> 31;
+    h *= 0x94d049bb133111ebull;
+    h ^= h >> 29;
+    return h ? h : 1;
+}
+
+std::uint32_t FlowTable::find_or_add(const Key& key, bool& fresh) {
+    // A full-period LCG step: from any hash it reaches every other, so a free one is found.
+    const auto next_hash = [](std::uint64_t h) { return h * 0x9e3779b97f4a7c15ull + 1; };
+    for (std::uint64_t h = key_hash(key);; h = next_hash(h)) {
+        if (h == 0) continue;
+        if (const std::uint64_t* v = index_.find(h)) {
+            if (state_[*v].key == key) return static_cast<std::uint32_t>(*v);
+            continue;
+        }
+        const auto idx = static_cast<std::uint32_t>(flows_.size());
+        index_.set(h, idx);
+        fresh = true;
+        return idx;
     }
-    return static_cast<std::size_t>(h ^ (h >> 31));
 }
 
 void FlowTable::add(const Path& p, const Classification& c) {
@@ -156,10 +176,8 @@ void FlowTable::add(const Path& p, const Classification& c) {
 
     bool fresh = false;
     if (last_flow_ == UINT32_MAX || !(key == last_key_)) {
-        auto [slot, added] = index_.try_emplace(key, static_cast<std::uint32_t>(flows_.size()));
-        fresh = added;
+        last_flow_ = find_or_add(key, fresh);
         last_key_ = key;
-        last_flow_ = slot->second;
     }
     if (fresh) {
         Flow f;
@@ -175,7 +193,7 @@ void FlowTable::add(const Path& p, const Classification& c) {
         f.first_ns = first.ts_ns;
         f.last_ns = first.ts_ns;
         flows_.push_back(std::move(f));
-        state_.emplace_back();
+        state_.emplace_back().key = key;
     }
     const std::uint32_t idx = last_flow_;
     Flow& f = flows_[idx];

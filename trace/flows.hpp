@@ -5,14 +5,15 @@
 // the packet they quote.
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <optional>
-#include <unordered_map>
 #include <vector>
 
 #include "trace/classify.hpp"
 #include "trace/correlate.hpp"
 #include "trace/ip.hpp"
 #include "trace/sighting.hpp"
+#include "trace/u64_map.hpp"
 
 namespace podtrace::trace {
 
@@ -124,11 +125,20 @@ private:
         IpAddr a, b;
         std::uint16_t pa = 0, pb = 0;
         std::uint8_t proto = 0;
-        bool operator==(const Key&) const = default;
+        // Word compares: the defaulted one calls memcmp per address, on every packet.
+        bool operator==(const Key& o) const {
+            std::uint64_t x[4], y[4];
+            std::memcpy(x, a.addr.data(), 16);
+            std::memcpy(x + 2, b.addr.data(), 16);
+            std::memcpy(y, o.a.addr.data(), 16);
+            std::memcpy(y + 2, o.b.addr.data(), 16);
+            return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3])) == 0 &&
+                   a.version == o.a.version && b.version == o.b.version && pa == o.pa &&
+                   pb == o.pb && proto == o.proto;
+        }
     };
-    struct KeyHash {
-        std::size_t operator()(const Key& k) const noexcept;
-    };
+    // Non-zero, for U64Map; equal keys hash alike, different keys rarely.
+    static std::uint64_t key_hash(const Key& k);
     // The packets an ICMP error may quote, by quote key in a direct-mapped cache: one store per
     // packet, no eviction pass; a newer packet with the same slot replaces an older one, so at
     // high rates the window is shorter than quote_window_ns (16384 slots: 16 ms at 1M pps).
@@ -155,10 +165,16 @@ private:
         std::array<std::array<Segment, 8>, 2> segments{};
         std::array<std::uint8_t, 2> next{};
         std::uint64_t kind_rank = 0;
+        Key key;  // checked on an index hit: flows whose keys' hashes collide stay apart
     };
+    // The flow with `key`, added (empty, fresh set) when there is none.
+    std::uint32_t find_or_add(const Key& key, bool& fresh);
     std::vector<Flow> flows_;
     std::vector<FlowState> state_;  // parallel to flows_
-    std::unordered_map<Key, std::uint32_t, KeyHash> index_;
+    // key_hash -> flow index: open addressing, no allocation per flow (unordered_map's node
+    // allocation and modulo bucket were most of add()). A hash already taken by another key
+    // moves on to next_hash of it.
+    U64Map index_;
     // Consecutive packets mostly belong to one flow: its key is checked before the map.
     Key last_key_;
     std::uint32_t last_flow_ = UINT32_MAX;
