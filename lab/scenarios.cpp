@@ -142,6 +142,7 @@ std::vector<ScenarioResult> run_scenarios(Mode m, const std::vector<std::string>
             << "\n";
         // Scenarios apart in time, so each one's packets stand on their own in a capture.
         std::this_thread::sleep_for(100ms);
+        InterruptGuard::check();  // `lab record` stops between scenarios on Ctrl-C
     }
     return results;
 }

@@ -101,6 +101,19 @@ PY
   out=$("$podtrace" lab traffic bogus 2>&1)
   [ $? -eq 2 ] && grep -q "unknown scenario 'bogus'" <<<"$out" || fail "an unknown scenario: $out"
 
+  if [ "$mode" = "${modes[0]}" ]; then
+    # Ctrl-C during a recording: captures stopped, no half-written capture left.
+    "$podtrace" lab record "$tmp/interrupted" >/dev/null 2>&1 &
+    rec_pid=$!
+    sleep 2
+    kill -INT $rec_pid
+    wait $rec_pid
+    rc=$?
+    [ $rc -eq 2 ] || fail "interrupted lab record: exit $rc"
+    ls "$tmp/interrupted"/*.pcapng >/dev/null 2>&1 && fail "interrupted lab record left captures"
+    pgrep -f 'podtrace capture -w' >/dev/null && fail "interrupted lab record left a capture running"
+  fi
+
   dir=$tmp/$mode
   if ! "$podtrace" lab record "$dir" >"$tmp/$mode-record.log" 2>&1; then
     fail "lab record: a scenario did not behave as built"
