@@ -4,13 +4,18 @@
 
 namespace podtrace::trace {
 
-std::uint64_t* U64Map::find(std::uint64_t key) {
-    if (slots_.empty()) return nullptr;
+std::size_t U64Map::slot_of(std::uint64_t key) const {
+    if (slots_.empty()) return 0;
     const std::size_t mask = slots_.size() - 1;
     for (std::size_t i = home(key);; i = (i + 1) & mask) {
-        if (slots_[i].key == key) return &slots_[i].value;
-        if (slots_[i].key == 0) return nullptr;
+        if (slots_[i].key == key) return i;
+        if (slots_[i].key == 0) return slots_.size();
     }
+}
+
+std::uint64_t* U64Map::find(std::uint64_t key) {
+    const std::size_t i = slot_of(key);
+    return i < slots_.size() ? &slots_[i].value : nullptr;
 }
 
 void U64Map::set(std::uint64_t key, std::uint64_t value) {
@@ -23,25 +28,12 @@ void U64Map::set(std::uint64_t key, std::uint64_t value) {
 }
 
 void U64Map::erase(std::uint64_t key) {
-    if (slots_.empty()) return;
-    const std::size_t mask = slots_.size() - 1;
-    std::size_t i = home(key);
-    while (slots_[i].key != key) {
-        if (slots_[i].key == 0) return;
-        i = (i + 1) & mask;
-    }
-    erase_slot(i);
+    if (const std::size_t i = slot_of(key); i < slots_.size()) erase_slot(i);
 }
 
 void U64Map::erase_if_value(std::uint64_t key, std::uint64_t value) {
-    if (slots_.empty()) return;
-    const std::size_t mask = slots_.size() - 1;
-    std::size_t i = home(key);
-    while (slots_[i].key != key) {
-        if (slots_[i].key == 0) return;
-        i = (i + 1) & mask;
-    }
-    if (slots_[i].value == value) erase_slot(i);
+    if (const std::size_t i = slot_of(key); i < slots_.size() && slots_[i].value == value)
+        erase_slot(i);
 }
 
 void U64Map::erase_slot(std::size_t i) {

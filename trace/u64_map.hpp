@@ -32,6 +32,8 @@ private:
         return static_cast<std::size_t>((key * 0x9e3779b97f4a7c15ull) >> shift_);
     }
     void grow();
+    // The slot holding `key`, or slots_.size() when it is absent (also when there are none).
+    std::size_t slot_of(std::uint64_t key) const;
     void erase_slot(std::size_t i);
     std::vector<Slot> slots_;
     std::size_t size_ = 0;
