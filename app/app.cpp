@@ -17,6 +17,7 @@ int run(int argc, char** argv) {
         add_discover_command(cli),
         add_report_command(cli),
         add_lab_command(cli),
+        add_tui_command(cli),
     };
     try {
         cli.parse(argc, argv);

@@ -30,14 +30,12 @@ std::int64_t wall_ns() {
 }
 
 struct CaptureOptions {
-    probes::LiveOptions live;
-    std::vector<std::string> filter_words;
+    LiveCli cli;
     std::string file;
     long long count = 0;  // 0: no limit
     double duration_s = 0;
     double rotate_mb = 0;
     int rotate_s = 0;
-    std::string user;
 };
 
 std::atomic<bool> g_stop{false};
@@ -185,7 +183,7 @@ private:
         }
         // Appeared since the file was opened: all its drops are this file's.
         if (live_index >= base_.size()) base_.resize(live_index + 1);
-        const auto snaplen = static_cast<std::uint32_t>(opt_.live.snaplen);
+        const auto snaplen = static_cast<std::uint32_t>(opt_.cli.live.snaplen);
         map_[live_index] = {true, writer_->add_interface(name, linktype, snaplen), linktype};
         file_ifs_.push_back({live_index, start_ns, 0});
     }
@@ -266,8 +264,6 @@ void print_summary(const probes::LiveSource& src, const Output& out, std::ostrea
 }
 
 int capture_command(CaptureOptions& opt, std::ostream& err) {
-    for (const auto& w : opt.filter_words)
-        opt.live.filter += (opt.live.filter.empty() ? "" : " ") + w;
     if (opt.file == "-" && (opt.rotate_mb > 0 || opt.rotate_s > 0)) {
         err << "podtrace: capture: -C and -G need a file name, not -w - (standard output)\n";
         return 2;
@@ -280,16 +276,10 @@ int capture_command(CaptureOptions& opt, std::ostream& err) {
     // nftables, which needs root).
     const std::string facts = node_facts_json();
 
-    auto src = probes::LiveSource::open(opt.live);
+    auto src = open_live(opt.cli);
     if (!src) {
-        err << "podtrace: capture: " << src.error().message << '\n';
+        err << "podtrace: capture: " << src.error() << '\n';
         return 2;
-    }
-    if (!opt.user.empty()) {
-        if (auto r = probes::drop_privileges(opt.user); !r) {
-            err << "podtrace: capture: " << r.error().message << '\n';
-            return 2;
-        }
     }
     // Opened as --user, as tcpdump -Z does: every rotated file gets the same owner.
     Output out(opt, *src, {"podtrace " PODTRACE_VERSION, src->node(), facts, ""});
@@ -302,8 +292,8 @@ int capture_command(CaptureOptions& opt, std::ostream& err) {
         const auto stats = src->stats();
         err << "podtrace: capturing on " << src->node() << ':';
         for (const auto& s : stats) err << ' ' << s.name;
-        err << " (snaplen " << opt.live.snaplen << ")"
-            << (opt.live.filter.empty() ? "" : ", filter \"" + opt.live.filter + "\"")
+        err << " (snaplen " << opt.cli.live.snaplen << ")"
+            << (opt.cli.live.filter.empty() ? "" : ", filter \"" + opt.cli.live.filter + "\"")
             << ", writing " << (opt.file == "-" ? "to standard output" : opt.file) << '\n';
     }
 
@@ -348,21 +338,39 @@ int capture_command(CaptureOptions& opt, std::ostream& err) {
 
 }  // namespace
 
+void add_live_options(CLI::App* sub, LiveCli& o) {
+    sub->add_option("-i,--interface", o.live.interfaces,
+                    "interface name or glob, repeatable (default: cali*, the Calico tunnels "
+                    "present and the default-route NIC)")
+        ->allow_extra_args(false);
+    sub->add_option("-s,--snaplen", o.live.snaplen,
+                    "bytes kept per packet (default 512: every header; 0 = 262144, whole packets)")
+        ->check(CLI::NonNegativeNumber);
+    sub->add_option("-B,--buffer-size", o.live.buffer_kib, "kernel buffer per interface, KiB")
+        ->check(CLI::PositiveNumber);
+    sub->add_option("--node", o.live.node, "node name for the capture points (default: hostname)");
+    sub->add_option("--user", o.user, "switch to this user once the interfaces are open");
+    sub->add_option("filter", o.filter_words, "BPF filter, as tcpdump takes it (after --)");
+}
+
+std::expected<probes::LiveSource, std::string> open_live(LiveCli& o) {
+    if (o.live.snaplen == 0) o.live.snaplen = 262144;  // as tcpdump -s 0
+    for (const auto& w : o.filter_words) o.live.filter += (o.live.filter.empty() ? "" : " ") + w;
+    o.filter_words.clear();  // joined once
+    auto src = probes::LiveSource::open(o.live);
+    if (!src) return std::unexpected(src.error().message);
+    if (!o.user.empty())
+        if (auto r = probes::drop_privileges(o.user); !r) return std::unexpected(r.error().message);
+    return std::move(*src);
+}
+
 Command add_capture_command(CLI::App& cli) {
     auto opt = std::make_shared<CaptureOptions>();
     auto* sub = cli.add_subcommand(
         "capture", "Capture on the node's cali* veths, Calico tunnels and NIC into pcapng");
-    sub->add_option("-i,--interface", opt->live.interfaces,
-                    "interface name or glob, repeatable (default: cali*, the Calico tunnels "
-                    "present and the default-route NIC)")
-        ->allow_extra_args(false);
+    add_live_options(sub, opt->cli);
     sub->add_option("-w,--write", opt->file, "pcapng file to write; - for standard output")
         ->required();
-    sub->add_option("-s,--snaplen", opt->live.snaplen,
-                    "bytes kept per packet (default 512: every header; 0 = 262144, whole packets)")
-        ->check(CLI::NonNegativeNumber);
-    sub->add_option("-B,--buffer-size", opt->live.buffer_kib, "kernel buffer per interface, KiB")
-        ->check(CLI::PositiveNumber);
     sub->add_option("-c,--count", opt->count, "stop after this many packets")
         ->check(CLI::PositiveNumber);
     sub->add_option("--duration", opt->duration_s, "stop after this many seconds")
@@ -373,14 +381,7 @@ Command add_capture_command(CLI::App& cli) {
     sub->add_option("-G,--rotate-seconds", opt->rotate_s,
                     "start a new file every N seconds; FILE may hold strftime % patterns")
         ->check(CLI::PositiveNumber);
-    sub->add_option("--node", opt->live.node,
-                    "node name for the capture points (default: hostname)");
-    sub->add_option("--user", opt->user, "switch to this user once the interfaces are open");
-    sub->add_option("filter", opt->filter_words, "BPF filter, as tcpdump takes it (after --)");
-    return {sub, [opt] {
-                if (opt->live.snaplen == 0) opt->live.snaplen = 262144;  // as tcpdump -s 0
-                return capture_command(*opt, std::cerr);
-            }};
+    return {sub, [opt] { return capture_command(*opt, std::cerr); }};
 }
 
 }  // namespace podtrace::app

@@ -2,10 +2,13 @@
 // Each subcommand lives in its own file and adds itself to the CLI through one function;
 // app.cpp lists those functions and runs the one the user chose.
 #include <CLI/CLI.hpp>
+#include <expected>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "decode/dispatch.hpp"
+#include "probes/live_source.hpp"
 
 namespace podtrace::app {
 
@@ -19,7 +22,18 @@ Command add_capture_command(CLI::App& cli);
 Command add_discover_command(CLI::App& cli);
 Command add_report_command(CLI::App& cli);
 Command add_lab_command(CLI::App& cli);
+Command add_tui_command(CLI::App& cli);
 std::string node_facts_json();  // `podtrace discover --json` text, "" on failure
+// Live capture as `capture` and `tui` take it: -i, -s, -B, --node, --user and BPF filter words.
+struct LiveCli {
+    probes::LiveOptions live;
+    std::vector<std::string> filter_words;
+    std::string user;
+};
+void add_live_options(CLI::App* sub, LiveCli& o);
+// Opens the capture handles (the filter words joined, -s 0 as whole packets) and switches to
+// --user; the error says which interface and, for permissions, the capability and a fix.
+std::expected<probes::LiveSource, std::string> open_live(LiveCli& o);
 // --vxlan-port, --geneve-port and --wireguard-port, shared by the subcommands that decode.
 struct TunnelPorts {
     std::vector<int> vxlan, geneve, wireguard;

@@ -1,5 +1,6 @@
 // `podtrace report`, input stage: captures -> decoded frames -> sightings on one corrected
-// timeline, merged across files in timestamp order, into the tracer.
+// timeline, merged across files in timestamp order (CaptureReader, shared with `tui -r`), into
+// the tracer.
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,7 +12,7 @@
 #include <ostream>
 #include <sstream>
 
-#include "app/report.hpp"
+#include "app/capture_input.hpp"
 #include "probes/capture_file.hpp"
 #include "probes/capture_point.hpp"
 #include "trace/topology.hpp"
@@ -103,65 +104,11 @@ std::expected<std::string, std::string> slurp(const std::string& path) {
     return s.str();
 }
 
-bool load_inventory(const ReportOptions& opt, trace::Inventory& inv, std::ostream& err) {
-    using Adder =
-        std::expected<void, trace::InventoryError> (trace::Inventory::*)(std::string_view);
-    const std::pair<const std::vector<std::string>*, std::pair<const char*, Adder>> sets[] = {
-        {&opt.pods_json, {"--pods", &trace::Inventory::add_pods}},
-        {&opt.services_json, {"--services", &trace::Inventory::add_services}},
-        {&opt.nodes_json, {"--nodes", &trace::Inventory::add_nodes}},
-    };
-    for (const auto& [files, what] : sets) {
-        for (const std::string& f : *files) {
-            auto text = slurp(f);
-            if (!text) {
-                err << "podtrace: report: " << what.first << ' ' << text.error() << '\n';
-                return false;
-            }
-            if (auto r = (inv.*what.second)(*text); !r) {
-                err << "podtrace: report: " << what.first << ' ' << f << ": " << r.error().message
-                    << '\n';
-                return false;
-            }
-        }
-    }
-    return true;
-}
-
-// A node's own addresses and its pods', from the facts its capture carried: on a NIC or tunnel
-// frame whose capture gave no direction, they tell which way it went (an outer source that is
-// the node's own left it; a destination that is one of its pods arrived). Without this the
-// clock estimate has only pod veths to go on.
-struct NodeAddresses {
-    std::vector<trace::IpAddr> own, pods;
-};
-
-void infer_direction(trace::Sighting& s, const std::vector<NodeAddresses>& by_node) {
-    if (s.direction != probes::Direction::unknown || s.at.kind == trace::PointKind::pod_veth ||
-        s.at.node >= by_node.size() || s.ip_version == 0)
-        return;
-    const NodeAddresses& n = by_node[s.at.node];
-    const auto in = [](const std::vector<trace::IpAddr>& v, const decode::Addr& a,
-                       std::uint8_t version) {
-        return std::ranges::find(v, trace::IpAddr{a, version}) != v.end();
-    };
-    bool out = false, inbound = false;
-    if (s.encapsulated()) {
-        out = in(n.own, s.outer_src, s.outer_version);
-        inbound = in(n.own, s.outer_dst, s.outer_version);
-    } else {
-        out = in(n.own, s.src, s.ip_version) || in(n.pods, s.src, s.ip_version);
-        inbound = in(n.own, s.dst, s.ip_version) || in(n.pods, s.dst, s.ip_version);
-    }
-    if (out != inbound)
-        s.direction = out ? probes::Direction::outbound : probes::Direction::inbound;
-}
-
 // Opens (or reopens) the file; on failure writes the error naming it and returns false.
-bool open_input(Input& in, std::ostream& err) {
+bool open_input(Input& in, std::string_view command, std::ostream& err) {
     auto f = CaptureFile::open(in.spec.path);
     if (!f) {
-        err << "podtrace: report: " << f.error().message << '\n';
+        err << "podtrace: " << command << ": " << f.error().message << '\n';
         return false;
     }
     in.file.emplace(std::move(*f));
@@ -191,61 +138,134 @@ std::uint64_t file_size(const std::string& path) {
     return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) ? st.st_size : 0;
 }
 
-// Pass 1: fingerprints seen on several nodes, for the clock offsets.
-bool clock_pass(std::vector<Input>& inputs, const ReportOptions& opt, ReportData& data,
-                const std::vector<NodeAddresses>& addresses, Progress& progress,
-                std::uint64_t& done, std::ostream& err) {
-    trace::ClockEstimator est;
-    decode::Decoder decoder(opt.ports);
-    decode::Decoded d;
-    probes::Frame f;
-    for (Input& in : inputs) {
-        if (!open_input(in, err)) return false;
-        const std::uint64_t before = done;
-        while (in.file->next(f) == CaptureFile::Next::frame) {
-            if ((in.file->frames_read() & 0xffff) == 0)
-                progress.update(before + in.file->bytes_read());
-            learn_interfaces(in, data.names);
-            decoder.decode(f, d);
-            if (!trace::sightable(d)) continue;
-            const trace::PointId at = in.points[f.interface];
-            if (!est.wants(at.node, d.fingerprint, d.fingerprint_partial)) continue;
-            trace::Sighting s = trace::make_sighting(d, at);
-            infer_direction(s, addresses);
-            est.add(s);
+}  // namespace
+
+bool load_inventory(const ReportOptions& opt, trace::Inventory& inv, std::string_view command,
+                    std::ostream& err) {
+    using Adder =
+        std::expected<void, trace::InventoryError> (trace::Inventory::*)(std::string_view);
+    const std::pair<const std::vector<std::string>*, std::pair<const char*, Adder>> sets[] = {
+        {&opt.pods_json, {"--pods", &trace::Inventory::add_pods}},
+        {&opt.services_json, {"--services", &trace::Inventory::add_services}},
+        {&opt.nodes_json, {"--nodes", &trace::Inventory::add_nodes}},
+    };
+    for (const auto& [files, what] : sets) {
+        for (const std::string& f : *files) {
+            auto text = slurp(f);
+            if (!text) {
+                err << "podtrace: " << command << ": " << what.first << ' ' << text.error() << '\n';
+                return false;
+            }
+            if (auto r = (inv.*what.second)(*text); !r) {
+                err << "podtrace: " << command << ": " << what.first << ' ' << f << ": "
+                    << r.error().message << '\n';
+                return false;
+            }
         }
-        done = before + in.file->bytes_read();
-        in.file.reset();
     }
-    data.clocks = est.estimate();
     return true;
 }
 
-}  // namespace
+NodeAddresses node_addresses(const trace::NodeFacts& facts) {
+    NodeAddresses a;
+    if (facts.nic)
+        for (const trace::Cidr& c : facts.nic->addresses) a.own.push_back(c.base);
+    for (const trace::FactsLink& t : facts.tunnels)
+        for (const trace::Cidr& c : t.addresses) a.own.push_back(c.base);
+    for (const auto& [veth, ips] : facts.pods) a.pods.insert(a.pods.end(), ips.begin(), ips.end());
+    return a;
+}
 
-bool read_captures(const ReportOptions& opt, ReportData& data, std::ostream& err) {
-    if (!load_inventory(opt, data.inventory, err)) return false;
-    data.tracer.topology().set_inventory(&data.inventory);
+void infer_direction(trace::Sighting& s, const std::vector<NodeAddresses>& by_node) {
+    if (s.direction != probes::Direction::unknown || s.at.kind == trace::PointKind::pod_veth ||
+        s.at.node >= by_node.size() || s.ip_version == 0)
+        return;
+    const NodeAddresses& n = by_node[s.at.node];
+    const auto in = [](const std::vector<trace::IpAddr>& v, const decode::Addr& a,
+                       std::uint8_t version) {
+        return std::ranges::find(v, trace::IpAddr{a, version}) != v.end();
+    };
+    bool out = false, inbound = false;
+    if (s.encapsulated()) {
+        out = in(n.own, s.outer_src, s.outer_version);
+        inbound = in(n.own, s.outer_dst, s.outer_version);
+    } else {
+        out = in(n.own, s.src, s.ip_version) || in(n.pods, s.src, s.ip_version);
+        inbound = in(n.own, s.dst, s.ip_version) || in(n.pods, s.dst, s.ip_version);
+    }
+    if (out != inbound)
+        s.direction = out ? probes::Direction::outbound : probes::Direction::inbound;
+}
 
-    std::vector<Input> inputs(opt.files.size());
-    std::uint64_t total = 0;
+struct CaptureReader::Impl {
+    Impl(const ReportOptions& o, ReportData& d) : opt(o), data(d) {}
+    void fill(Input& in);
+    const trace::Sighting* next();
+
+    const ReportOptions& opt;
+    ReportData& data;
+    FrameHook hook;
+    std::vector<Input> inputs;
+    std::vector<NodeAddresses> addresses;  // by node id
+    std::vector<std::int64_t> offset;      // by node id
     bool rereadable = true;
-    for (std::size_t i = 0; i < opt.files.size(); ++i) {
-        inputs[i].spec = probes::parse_file_arg(opt.files[i]);
-        if (inputs[i].spec.path == "-") rereadable = false;
-        total += file_size(inputs[i].spec.path);
+    bool two_pass = false;
+    decode::Decoder decoder;
+    decode::Decoded d;
+    probes::Frame f;
+    std::int64_t reorder_ns = 0;
+    // The input whose front next() returned: popped, and refilled, on the following call.
+    Input* pending = nullptr;
+};
+
+CaptureReader::CaptureReader(const ReportOptions& opt, ReportData& data, std::string command)
+    : opt_(opt),
+      data_(data),
+      command_(std::move(command)),
+      impl_(std::make_unique<Impl>(opt, data)) {}
+
+void CaptureReader::on_frame(FrameHook hook) {
+    impl_->hook = std::move(hook);
+}
+
+CaptureReader::~CaptureReader() = default;
+
+std::size_t CaptureReader::file_count() const {
+    return impl_->inputs.size();
+}
+
+bool CaptureReader::two_pass() const {
+    return impl_->two_pass;
+}
+
+std::uint64_t CaptureReader::bytes_read() const {
+    std::uint64_t n = 0;
+    for (const Input& in : impl_->inputs)
+        if (in.file) n += in.file->bytes_read();
+    return n;
+}
+
+bool CaptureReader::open(std::ostream& err) {
+    if (!load_inventory(opt_, data_.inventory, command_, err)) return false;
+    data_.tracer.topology().set_inventory(&data_.inventory);
+
+    Impl& m = *impl_;
+    m.inputs.resize(opt_.files.size());
+    for (std::size_t i = 0; i < opt_.files.size(); ++i) {
+        m.inputs[i].spec = probes::parse_file_arg(opt_.files[i]);
+        if (m.inputs[i].spec.path == "-") m.rereadable = false;
+        total_ += file_size(m.inputs[i].spec.path);
     }
 
     // Nodes are known from names and annotations only once a file is open: open all first.
     std::vector<std::uint16_t> nodes;
-    std::vector<NodeAddresses> addresses;  // by node id
-    for (Input& in : inputs) {
-        if (!open_input(in, err)) return false;
+    for (Input& in : m.inputs) {
+        if (!open_input(in, command_, err)) return false;
         // A pcap's single interface, or a pcapng's first section's, is known once opened; a
         // file's node is the node of its first interface or its annotation.
         const auto at = probes::capture_point(in.spec, in.file->node(), "");
         if (at.node.empty()) continue;
-        const std::uint16_t node = data.names.intern(at.node);
+        const std::uint16_t node = data_.names.intern(at.node);
         nodes.push_back(node);
         if (in.file->node_facts().empty()) continue;
         auto facts = trace::parse_node_facts(in.file->node_facts());
@@ -253,111 +273,133 @@ bool read_captures(const ReportOptions& opt, ReportData& data, std::ostream& err
             in.facts_error = facts.error();
             continue;
         }
-        if (addresses.size() <= node) addresses.resize(node + 1);
-        NodeAddresses& a = addresses[node];
-        if (facts->nic)
-            for (const trace::Cidr& c : facts->nic->addresses) a.own.push_back(c.base);
-        for (const trace::FactsLink& t : facts->tunnels)
-            for (const trace::Cidr& c : t.addresses) a.own.push_back(c.base);
-        for (const auto& [veth, ips] : facts->pods)
-            a.pods.insert(a.pods.end(), ips.begin(), ips.end());
-        data.tracer.topology().set_facts(node, std::move(*facts));
+        if (m.addresses.size() <= node) m.addresses.resize(node + 1);
+        m.addresses[node] = node_addresses(*facts);
+        data_.tracer.topology().set_facts(node, std::move(*facts));
     }
     std::ranges::sort(nodes);
     nodes.erase(std::unique(nodes.begin(), nodes.end()), nodes.end());
+    nodes_ = nodes.size();
+    m.two_pass = opt_.clock && nodes.size() > 1 && m.rereadable;
+    if (!m.two_pass && nodes.size() > 1)
+        data_.clock_note = opt_.clock ? "not estimated: standard input cannot be read twice"
+                                      : "not estimated (--no-clock)";
+    return true;
+}
 
-    const bool two_pass = opt.clock && nodes.size() > 1 && rereadable;
-    Progress progress(opt.progress && ::isatty(2), two_pass ? 2 * total : total);
-    std::uint64_t done = 0;
-    if (two_pass) {
-        for (Input& in : inputs) in.file.reset();
-        if (!clock_pass(inputs, opt, data, addresses, progress, done, err)) return false;
-        for (Input& in : inputs) {
+// Pass 1: fingerprints seen on several nodes, for the clock offsets.
+bool CaptureReader::align_clocks(std::ostream& err,
+                                 const std::function<void(std::uint64_t)>& progress) {
+    Impl& m = *impl_;
+    if (m.two_pass) {
+        trace::ClockEstimator est;
+        decode::Decoder decoder(opt_.ports);
+        std::uint64_t done = 0;
+        for (Input& in : m.inputs) in.file.reset();
+        for (Input& in : m.inputs) {
+            if (!open_input(in, command_, err)) return false;
+            const std::uint64_t before = done;
+            while (in.file->next(m.f) == CaptureFile::Next::frame) {
+                if ((in.file->frames_read() & 0xffff) == 0 && progress)
+                    progress(before + in.file->bytes_read());
+                learn_interfaces(in, data_.names);
+                decoder.decode(m.f, m.d);
+                if (!trace::sightable(m.d)) continue;
+                const trace::PointId at = in.points[m.f.interface];
+                if (!est.wants(at.node, m.d.fingerprint, m.d.fingerprint_partial)) continue;
+                trace::Sighting s = trace::make_sighting(m.d, at);
+                infer_direction(s, m.addresses);
+                est.add(s);
+            }
+            done = before + in.file->bytes_read();
+            in.file.reset();
+        }
+        data_.clocks = est.estimate();
+        for (Input& in : m.inputs) {
             in.points.clear();
             in.frames_per_if.clear();
-            if (!open_input(in, err)) return false;
+            if (!open_input(in, command_, err)) return false;
         }
-    } else if (nodes.size() > 1) {
-        data.clock_note = opt.clock ? "not estimated: standard input cannot be read twice"
-                                    : "not estimated (--no-clock)";
     }
-    std::vector<std::int64_t> offset;  // by node id
-    for (const trace::NodeClock& c : data.clocks) {
+    for (const trace::NodeClock& c : data_.clocks) {
         if (!c.estimated) continue;
-        if (offset.size() <= c.node) offset.resize(c.node + 1, 0);
-        offset[c.node] = c.offset_ns;
+        if (m.offset.size() <= c.node) m.offset.resize(c.node + 1, 0);
+        m.offset[c.node] = c.offset_ns;
     }
+    // Pass 2 starts: every file's first sightings wait for the merge.
+    m.decoder = decode::Decoder(opt_.ports);
+    m.reorder_ns = static_cast<std::int64_t>(opt_.reorder_s * 1e9);
+    for (Input& in : m.inputs) m.fill(in);
+    return true;
+}
 
-    // Pass 2: every file's sightings, merged in corrected time order, into the tracer.
-    decode::Decoder decoder(opt.ports);
-    decode::Decoded d;
-    probes::Frame f;
-    const auto reorder_ns = static_cast<std::int64_t>(opt.reorder_s * 1e9);
-    auto fill = [&](Input& in) {
-        // Reads until the oldest held sighting can no longer be preceded by an unread frame.
-        while (!in.done && (in.held.empty() || (in.newest - in.held.front().ts_ns < reorder_ns &&
-                                                in.held.size() < kMaxHeld))) {
-            const auto r = in.file->next(f);
-            if (r != CaptureFile::Next::frame) {
-                // A capture cut short (a killed tcpdump) still tells what it holds: the report
-                // covers the frames before the fault, and the fault makes the exit code 2.
-                if (r == CaptureFile::Next::error) in.error = in.file->error().message;
-                in.done = true;
-                break;
-            }
-            learn_interfaces(in, data.names);
-            decoder.decode(f, d);
-            const trace::PointId at = in.points[f.interface];
-            ++in.frames_per_if[f.interface];
-            const std::int64_t shift = at.node < offset.size() ? offset[at.node] : 0;
-            const std::int64_t ts = d.ts_ns - shift;
-            in.first_ns = std::min(in.first_ns, ts);
-            in.last_ns = std::max(in.last_ns, ts);
-            in.newest = std::max(in.newest, ts);
-            if (!trace::sightable(d)) continue;
-            trace::Sighting s = trace::make_sighting(d, at);
-            s.ts_ns = ts;
-            infer_direction(s, addresses);
-            in.held.push(s);
-            if ((in.file->frames_read() & 0xffff) == 0) progress.update(done);
+// Pass 2: reads until the oldest held sighting can no longer be preceded by an unread frame.
+void CaptureReader::Impl::fill(Input& in) {
+    while (!in.done && (in.held.empty() || (in.newest - in.held.front().ts_ns < reorder_ns &&
+                                            in.held.size() < kMaxHeld))) {
+        const auto r = in.file->next(f);
+        if (r != CaptureFile::Next::frame) {
+            // A capture cut short (a killed tcpdump) still tells what it holds: the report
+            // covers the frames before the fault, and the fault makes the exit code 2.
+            if (r == CaptureFile::Next::error) in.error = in.file->error().message;
+            in.done = true;
+            break;
         }
-    };
-    for (Input& in : inputs) fill(in);
-    for (;;) {
-        Input* next = nullptr;
-        for (Input& in : inputs)
-            if (!in.held.empty() && (!next || in.held.front().ts_ns < next->held.front().ts_ns))
-                next = &in;
-        if (!next) break;
-        data.tracer.add(next->held.front());
-        ++data.sightings;
-        next->held.pop();
-        fill(*next);
-        if ((data.sightings & 0xffff) == 0) {
-            std::uint64_t now = done;
-            for (const Input& in : inputs) now += in.file->bytes_read();
-            progress.update(now);
-        }
+        learn_interfaces(in, data.names);
+        decoder.decode(f, d);
+        const trace::PointId at = in.points[f.interface];
+        ++in.frames_per_if[f.interface];
+        const std::int64_t shift = at.node < offset.size() ? offset[at.node] : 0;
+        const std::int64_t ts = d.ts_ns - shift;
+        in.first_ns = std::min(in.first_ns, ts);
+        in.last_ns = std::max(in.last_ns, ts);
+        in.newest = std::max(in.newest, ts);
+        const std::uint64_t ref = hook ? hook(f, d, at) : 0;
+        if (!trace::sightable(d)) continue;
+        trace::Sighting s = trace::make_sighting(d, at);
+        s.ts_ns = ts;
+        s.ref = ref;
+        infer_direction(s, addresses);
+        in.held.push(s);
     }
-    data.tracer.finish();
+}
 
-    for (Input& in : inputs) {
+const trace::Sighting* CaptureReader::Impl::next() {
+    if (pending) {
+        pending->held.pop();
+        fill(*pending);
+    }
+    Input* next = nullptr;
+    for (Input& in : inputs)
+        if (!in.held.empty() && (!next || in.held.front().ts_ns < next->held.front().ts_ns))
+            next = &in;
+    pending = next;
+    return next ? &next->held.front() : nullptr;
+}
+
+const trace::Sighting* CaptureReader::next() {
+    return impl_->next();
+}
+
+void CaptureReader::finish(std::ostream& err) {
+    Impl& m = *impl_;
+    for (Input& in : m.inputs) {
         FileSummary fs;
         fs.path = in.spec.path;
         fs.frames = in.file->frames_read();
         fs.error = in.error;
-        if (!in.error.empty()) err << "podtrace: report: " << in.error << '\n';
-        learn_interfaces(in, data.names);  // those declared after the last frame, if any
+        if (!in.error.empty()) err << "podtrace: " << command_ << ": " << in.error << '\n';
+        learn_interfaces(in, data_.names);  // those declared after the last frame, if any
         const auto& ifs = in.file->interfaces();
         for (std::size_t i = 0; i < ifs.size(); ++i) {
             const trace::PointId p = in.points[i];
-            fs.interfaces.push_back({data.names.name(p.node), data.names.name(p.interface),
+            fs.interfaces.push_back({data_.names.name(p.node), data_.names.name(p.interface),
                                      ifs[i].linktype, in.frames_per_if[i]});
             // The file's span, widened to what its statistics say this interface captured: a
             // capture that saw nothing after its last frame still covers the time until it
             // stopped (and the hop a packet missed then). An end before the file's last frame
             // is a writer's mistake (units), not a capture: such statistics are not used.
-            const std::int64_t shift = p.node < offset.size() ? offset[p.node] : 0;
+            const std::int64_t shift = p.node < m.offset.size() ? m.offset[p.node] : 0;
             const auto& isb = ifs[i];
             std::int64_t from = in.first_ns, to = in.last_ns;
             if (!isb.capture_end_ns || shifted(*isb.capture_end_ns, shift) >= in.last_ns) {
@@ -365,12 +407,27 @@ bool read_captures(const ReportOptions& opt, ReportData& data, std::ostream& err
                     from = std::min(from, shifted(*isb.capture_start_ns, shift));
                 if (isb.capture_end_ns) to = std::max(to, shifted(*isb.capture_end_ns, shift));
             }
-            if (from <= to) data.tracer.topology().cover(p, from, to);
+            if (from <= to) data_.tracer.topology().cover(p, from, to);
         }
         fs.facts_error = in.facts_error;
-        data.files.push_back(std::move(fs));
+        data_.files.push_back(std::move(fs));
     }
-    data.decode = decoder.stats();
+    data_.decode = m.decoder.stats();
+}
+
+bool read_captures(const ReportOptions& opt, ReportData& data, std::ostream& err) {
+    CaptureReader reader(opt, data, "report");
+    if (!reader.open(err)) return false;
+    const std::uint64_t total = reader.bytes_total();
+    const std::uint64_t base = reader.two_pass() ? total : 0;  // pass 2 follows the clock pass
+    Progress progress(opt.progress && ::isatty(2), base + total);
+    if (!reader.align_clocks(err, [&](std::uint64_t done) { progress.update(done); })) return false;
+    while (const trace::Sighting* s = reader.next()) {
+        data.tracer.add(*s);
+        if ((++data.sightings & 0xffff) == 0) progress.update(base + reader.bytes_read());
+    }
+    data.tracer.finish();
+    reader.finish(err);
     return true;
 }
 

@@ -4,10 +4,12 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <ostream>
+#include <span>
 #include <sstream>
 #include <string>
 
 #include "app/report.hpp"
+#include "app/report_text.hpp"
 #include "decode/format.hpp"
 
 namespace podtrace::app {
@@ -15,6 +17,8 @@ namespace {
 
 using nlohmann::json;
 using trace::Flow;
+
+}  // namespace
 
 const trace::Flow* flow_by_id(const ReportData& d, std::uint32_t id) {
     const auto& flows = d.tracer.flows().flows();
@@ -26,9 +30,13 @@ std::string point_name(const ReportData& d, trace::PointId p) {
     return iface.empty() ? d.names.name(p.node) : d.names.name(p.node) + '/' + iface;
 }
 
+namespace {
+
 trace::IpAddr ip_of(const trace::Endpoint& e) {
     return {e.addr, e.version};
 }
+
+}  // namespace
 
 // "default/pod1 172.16.158.1:40500", "203.0.113.10:443".
 std::string endpoint_text(const ReportData& d, const trace::Endpoint& e, bool port) {
@@ -39,6 +47,8 @@ std::string endpoint_text(const ReportData& d, const trace::Endpoint& e, bool po
     if (port && e.port) s += ':' + std::to_string(e.port);
     return s;
 }
+
+namespace {
 
 const char* proto_name(std::uint8_t p) {
     switch (p) {
@@ -51,6 +61,8 @@ const char* proto_name(std::uint8_t p) {
     }
 }
 
+}  // namespace
+
 std::string proto_text(std::uint8_t p) {
     const char* n = proto_name(p);
     return n ? n : "proto " + std::to_string(p);
@@ -60,12 +72,16 @@ bool has_ports(const Flow& f) {
     return f.proto == 6 || f.proto == 17 || f.proto == 132;
 }
 
+namespace {
+
 // Per-node clock uncertainty (0 for the reference or an unestimated node).
 std::int64_t uncertainty(const ReportData& d, std::uint16_t node) {
     for (const trace::NodeClock& c : d.clocks)
         if (c.node == node && c.estimated) return c.uncertainty_ns;
     return 0;
 }
+
+}  // namespace
 
 // A duration to the precision its timestamps carry: whole µs for µs captures.
 std::string duration_text(std::int64_t ns, std::uint8_t digits) {
@@ -92,11 +108,20 @@ std::string rewrite_text(const ReportData& d, const trace::Rewrite& r) {
     return endpoint_text(d, r.from, true) + " -> " + endpoint_text(d, r.to, true);
 }
 
+namespace {
+
+// A flow's findings: diagnose() gives them in flow order, so a binary search finds them (a
+// scan per flow is quadratic with thousands of flows).
+std::span<const trace::Diagnosis> flow_findings(const ReportData& d, std::uint32_t flow) {
+    const auto r = std::ranges::equal_range(d.findings, flow, {}, &trace::Diagnosis::flow);
+    return {r.begin(), r.end()};
+}
+
 // A pod address leaving the NIC towards the outside unchanged looks like direct routing to
 // classify(), which does not know the pools; diagnose() does, and says it is egress.
 bool egress_without_snat(const ReportData& d, const Flow& f) {
-    return std::ranges::any_of(d.findings, [&](const trace::Diagnosis& x) {
-        return x.flow == f.id && x.kind == trace::DiagnosisKind::egress_without_snat;
+    return std::ranges::any_of(flow_findings(d, f.id), [](const trace::Diagnosis& x) {
+        return x.kind == trace::DiagnosisKind::egress_without_snat;
     });
 }
 
@@ -114,6 +139,8 @@ std::string host_networked_text(const ReportData& d, const Flow& f) {
                   : "";
 }
 
+}  // namespace
+
 // "cross-node IPIP", "egress, SNAT 172.16.158.1:40500 -> 192.168.10.101:61000".
 std::string kind_text(const ReportData& d, const Flow& f) {
     if (egress_without_snat(d, f)) return "egress, no SNAT";
@@ -127,6 +154,8 @@ std::string kind_text(const ReportData& d, const Flow& f) {
     if (f.dnat) s += ", DNAT " + rewrite_text(d, *f.dnat);
     return s + host_networked_text(d, f);
 }
+
+namespace {
 
 // How pod traffic crossed between each pair of nodes seen at both ends, and the IP pool mode
 // that implies: one encapsulation everywhere is Always (or CrossSubnet with every pair in
@@ -168,10 +197,11 @@ std::string pool_mode_text(const ReportData& d) {
     return s;
 }
 
+}  // namespace
+
 std::vector<const trace::Diagnosis*> findings_of(const ReportData& d, std::uint32_t flow) {
     std::vector<const trace::Diagnosis*> out;
-    for (const trace::Diagnosis& x : d.findings)
-        if (x.flow == flow) out.push_back(&x);
+    for (const trace::Diagnosis& x : flow_findings(d, flow)) out.push_back(&x);
     return out;
 }
 
@@ -186,6 +216,8 @@ std::string verdict(const ReportData& d, const Flow& f) {
     if (f.rev.packets > 0) return "ok, both ways";
     return f.kind == trace::PathKind::unknown ? "seen one way" : "ok, one way";
 }
+
+namespace {
 
 std::string decode_summary(const decode::Stats& s) {
     std::string out =
@@ -205,6 +237,8 @@ std::string decode_summary(const decode::Stats& s) {
     return out;
 }
 
+}  // namespace
+
 std::string clock_text(const ReportData& d, const trace::NodeClock& c) {
     std::string s = d.names.name(c.node) + ": ";
     if (c.reference) return s + "reference";
@@ -219,6 +253,14 @@ std::string clock_text(const ReportData& d, const trace::NodeClock& c) {
     if (c.via) s += ", via " + d.names.name(c.via);
     return s + "), corrected";
 }
+
+std::string finding_text(const trace::Diagnosis& x) {
+    std::string s = trace::diagnosis_kind_name(x.kind);
+    if (x.flow) s += " (flow " + std::to_string(x.flow) + ')';
+    return s + ": " + x.message;
+}
+
+namespace {
 
 // ---- text
 
@@ -311,9 +353,7 @@ void write_text(const ReportData& d, std::ostream& out) {
 
     out << "findings: " << d.findings.size() << '\n';
     for (const trace::Diagnosis& x : d.findings) {
-        out << "  " << trace::diagnosis_kind_name(x.kind);
-        if (x.flow) out << " (flow " << x.flow << ')';
-        out << ": " << x.message << '\n';
+        out << "  " << finding_text(x) << '\n';
         if (!x.why.empty()) out << "    why: " << x.why << '\n';
     }
     if (!d.expectations.empty()) {

@@ -161,6 +161,13 @@ void Correlator::add(const Sighting& s) {
     stats_.peak_in_flight = std::max(stats_.peak_in_flight, groups_.size());
 }
 
+void Correlator::advance(std::int64_t now_ns) {
+    if (now_ns <= now_) return;
+    now_ = now_ns;
+    if (std::int64_t cutoff; !__builtin_sub_overflow(now_, opt_.window_ns, &cutoff))
+        evict_before(cutoff);
+}
+
 void Correlator::finish() {
     while (!groups_.empty()) retire_front();
     newest_.clear();

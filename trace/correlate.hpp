@@ -53,6 +53,9 @@ public:
     void add(const Sighting& s);
     // Finishes every packet still in flight (end of input).
     void finish();
+    // Time has reached `now_ns` with no sighting (a quiet live capture): packets whose window
+    // ended before it are finished, as a sighting at that time would have done.
+    void advance(std::int64_t now_ns);
     // The paths finished so far, in the order they finished; clears them.
     std::vector<Path> drain();
     // The same into `out` (cleared first), trading buffers so that neither side reallocates.

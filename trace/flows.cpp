@@ -128,9 +128,9 @@ std::uint32_t FlowTable::find_or_add(const Key& key, bool& fresh) {
     }
 }
 
-void FlowTable::add(const Path& p, const Classification& c) {
+FlowTable::Added FlowTable::add(const Path& p, const Classification& c) {
     const auto& s = p.sightings;
-    if (s.empty()) return;
+    if (s.empty()) return {};
     ++stats_.paths;
     const Sighting& first = s.front();
 
@@ -143,7 +143,7 @@ void FlowTable::add(const Path& p, const Classification& c) {
             ++stats_.arp_detail.proxy_replies;
         else
             ++stats_.arp_detail.other;
-        return;
+        return {};
     }
 
     if (first.icmp_error) {
@@ -160,7 +160,7 @@ void FlowTable::add(const Path& p, const Classification& c) {
                     link = f.icmp_errors.insert(link, IcmpErrorLink{first, e.hop, e.reverse, 0});
                 ++link->count;
                 ++stats_.icmp_errors_linked;
-                return;
+                return {f.id, e.reverse};
             }
         }
         ++stats_.icmp_errors_unlinked;
@@ -308,6 +308,7 @@ void FlowTable::add(const Path& p, const Classification& c) {
             first.quote_key, first.ts_ns, idx,
             static_cast<std::uint16_t>(std::min<std::size_t>(s.size() - 1, 0xffff)), reverse};
     }
+    return {f.id, reverse};
 }
 
 }  // namespace podtrace::trace

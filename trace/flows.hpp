@@ -110,10 +110,16 @@ struct FlowStats {
 
 class FlowTable {
 public:
+    // Where add() put a path: Flow::id (0: an ARP path, counted in stats only) and whether it
+    // went server -> client.
+    struct Added {
+        std::uint32_t flow = 0;
+        bool reverse = false;
+    };
     // Adds a finished path (its classification from classify()). ARP paths count in stats only;
     // an ICMP error is linked to the flow of the packet it quotes when that packet was seen in
     // the last `quote_window_ns`, else it makes a flow of its own.
-    void add(const Path& p, const Classification& c);
+    Added add(const Path& p, const Classification& c);
 
     const std::vector<Flow>& flows() const { return flows_; }
     const FlowStats& stats() const { return stats_; }

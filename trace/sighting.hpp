@@ -58,6 +58,7 @@ struct Sighting {
     std::uint64_t wg_counter = 0;
     // decode::quote_key: for an ICMP error the packet it quotes, else this packet as a quote.
     std::uint64_t quote_key = 0;
+    std::uint64_t ref = 0;  // the caller's handle on the frame (the TUI's packet store); 0: none
     std::uint32_t length = 0;  // innermost IP total length (ARP: 28)
     std::uint32_t tcp_seq = 0;
     // VXLAN/Geneve VNI, GRE key, WireGuard receiver index (initiation: sender index)

@@ -10,7 +10,9 @@ void Tracer::pump() {
     correlated_.clear();
     linker_.drain_into(linked_);
     for (Path& p : linked_) {
-        flows_.add(p, classify(p));
+        const Classification c = classify(p);
+        const FlowTable::Added added = flows_.add(p, c);
+        if (observer_) observer_(p, c, added);
         correlator_.recycle(std::move(p));
     }
     linked_.clear();
@@ -20,6 +22,15 @@ void Tracer::add(const Sighting& s) {
     topology_.saw(s);
     if (s.at.kind == PointKind::wireguard) linker_.plaintext_seen(s.at.node);
     correlator_.add(s);
+    pump();
+}
+
+void Tracer::advance(std::int64_t now_ns) {
+    correlator_.advance(now_ns);
+    pump();
+    // Every path whose first sighting is older than one window has now been handed over.
+    if (std::int64_t before; !__builtin_sub_overflow(now_ns, opt_.correlator.window_ns, &before))
+        linker_.advance(before);
     pump();
 }
 

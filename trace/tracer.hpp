@@ -3,6 +3,7 @@
 // timestamp order -> correlated paths -> WireGuard ciphertext joined to its plaintext ->
 // classified -> flows; the topology learns from every sighting on the way.
 #include <cstdint>
+#include <functional>
 
 #include "trace/classify.hpp"
 #include "trace/correlate.hpp"
@@ -23,7 +24,16 @@ public:
     explicit Tracer(Names& names, TracerOptions opt = {})
         : opt_(opt), correlator_(opt.correlator), linker_(opt.wireguard), topology_(names) {}
 
+    // Told every finished path as the flows take it, with the flow it went to (the TUI keeps
+    // each flow's recent packets this way). Called on the thread that calls add().
+    using PathObserver =
+        std::function<void(const Path&, const Classification&, FlowTable::Added)>;
+    void observe(PathObserver o) { observer_ = std::move(o); }
+
     void add(const Sighting& s);
+    // A live capture's clock reached `now_ns` with no sighting: packets whose window has
+    // passed are finished now rather than when the next sighting arrives.
+    void advance(std::int64_t now_ns);
     void finish();  // end of input: every path in flight is finished and counted
 
     Topology& topology() { return topology_; }
@@ -40,6 +50,7 @@ private:
     WireGuardLinker linker_;
     Topology topology_;
     FlowTable flows_;
+    PathObserver observer_;
     std::vector<Path> correlated_, linked_;
 };
 

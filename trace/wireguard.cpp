@@ -115,6 +115,12 @@ void WireGuardLinker::add(Path&& p) {
     link_ready(latest_, false);
 }
 
+void WireGuardLinker::advance(std::int64_t now_ns) {
+    if (now_ns <= latest_) return;
+    latest_ = now_ns;
+    link_ready(latest_, false);
+}
+
 void WireGuardLinker::link(std::uint64_t cipher_seq) {
     Pending& c = *entry(cipher_seq);
     const Sighting& tx = c.path.sightings.front();

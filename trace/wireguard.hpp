@@ -43,6 +43,8 @@ public:
     // time order): only ciphertexts sent from such a node can find their plaintext.
     void plaintext_seen(std::uint16_t node);
     void add(Path&& p);
+    // No path will arrive whose first sighting is before `now_ns`: decides what that allows.
+    void advance(std::int64_t now_ns);
     void finish();
     std::vector<Path> drain();
     void drain_into(std::vector<Path>& out);  // into `out` (cleared), trading buffers
