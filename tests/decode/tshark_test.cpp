@@ -26,8 +26,15 @@
 #include "decode/dispatch.hpp"
 #include "probes/capture_file.hpp"
 #include "probes/frame.hpp"
+#include "tests/tshark_util.hpp"
 
 namespace {
+
+using podtrace::test::is_prefix;
+using podtrace::test::join;
+using podtrace::test::on_path;
+using podtrace::test::shell_quote;
+using podtrace::test::split;
 
 namespace fs = std::filesystem;
 namespace pd = podtrace::decode;
@@ -209,29 +216,8 @@ Values podtrace_values(const pd::Decoded& d) {
     return v;
 }
 
-std::vector<std::string> split(std::string_view s, char sep) {
-    std::vector<std::string> out;
-    if (s.empty()) return out;
-    for (std::size_t start = 0;;) {
-        const std::size_t end = s.find(sep, start);
-        out.emplace_back(s.substr(start, end - start));
-        if (end == std::string_view::npos) return out;
-        start = end + 1;
-    }
-}
 
-std::string join(const std::vector<std::string>& v) {
-    std::string out;
-    for (const auto& s : v) {
-        if (!out.empty()) out += ',';
-        out += s;
-    }
-    return out;
-}
 
-bool is_prefix(const std::vector<std::string>& a, const std::vector<std::string>& b) {
-    return a.size() <= b.size() && std::equal(a.begin(), a.end(), b.begin());
-}
 
 struct TsharkRecord {
     std::string number;
@@ -239,26 +225,7 @@ struct TsharkRecord {
     std::array<std::vector<std::string>, kFieldCount> fields;
 };
 
-std::string shell_quote(std::string_view s) {
-    std::string out = "'";
-    for (char c : s) {
-        if (c == '\'')
-            out += "'\\''";
-        else
-            out += c;
-    }
-    return out + "'";
-}
 
-bool on_path(const char* exe) {
-    const char* path = std::getenv("PATH");
-    if (path == nullptr) return false;
-    for (const auto& dir : split(path, ':')) {
-        const fs::path p = fs::path(dir.empty() ? "." : dir) / exe;
-        if (::access(p.c_str(), X_OK) == 0) return true;
-    }
-    return false;
-}
 
 // Runs tshark on one file; an empty `error` means `out` holds one record per tshark frame.
 std::vector<TsharkRecord> run_tshark(const fs::path& file, std::string_view extra,

@@ -24,9 +24,16 @@
 #include "decode/dispatch.hpp"
 #include "probes/capture_file.hpp"
 #include "probes/frame.hpp"
+#include "tests/tshark_util.hpp"
 #include "tui/dissect.hpp"
 
 namespace {
+
+using podtrace::test::is_prefix;
+using podtrace::test::join;
+using podtrace::test::on_path;
+using podtrace::test::shell_quote;
+using podtrace::test::split;
 
 namespace fs = std::filesystem;
 namespace pd = podtrace::decode;
@@ -332,30 +339,8 @@ Values dissected_values(const std::vector<std::string>& lines) {
     return v;
 }
 
-std::vector<std::string> split(std::string_view s, char sep) {
-    std::vector<std::string> out;
-    if (s.empty()) return out;
-    for (std::size_t start = 0;;) {
-        const std::size_t end = s.find(sep, start);
-        out.emplace_back(s.substr(start, end - start));
-        if (end == std::string_view::npos) return out;
-        start = end + 1;
-    }
-}
 
-bool on_path(const char* exe) {
-    const char* path = std::getenv("PATH");
-    if (path == nullptr) return false;
-    for (const auto& dir : split(path, ':'))
-        if (::access((fs::path(dir.empty() ? "." : dir) / exe).c_str(), X_OK) == 0) return true;
-    return false;
-}
 
-std::string shell_quote(std::string_view s) {
-    std::string out = "'";
-    for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    return out + "'";
-}
 
 // One Values per packet tshark dissected; `error` says why there are none.
 std::vector<Values> tshark_values(const fs::path& file, std::string_view extra,
@@ -394,15 +379,7 @@ std::vector<Values> tshark_values(const fs::path& file, std::string_view extra,
     return out;
 }
 
-std::string join(const std::vector<std::string>& v) {
-    std::string s;
-    for (const auto& x : v) s += (s.empty() ? "" : ",") + x;
-    return s;
-}
 
-bool is_prefix(const std::vector<std::string>& a, const std::vector<std::string>& b) {
-    return a.size() <= b.size() && std::equal(a.begin(), a.end(), b.begin());
-}
 
 }  // namespace
 
