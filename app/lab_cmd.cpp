@@ -10,6 +10,7 @@
 
 #include "app/command.hpp"
 #include "lab/ipip.hpp"
+#include "lab/kube_json.hpp"
 #include "lab/lab.hpp"
 #include "lab/netns.hpp"
 #include "lab/record.hpp"
@@ -53,6 +54,7 @@ struct LabOptions {
     std::string mode = "ipip";
     std::vector<std::string> scenarios;
     std::string dir;
+    std::string kind;
 };
 
 }  // namespace
@@ -80,6 +82,11 @@ Command add_lab_command(CLI::App& cli) {
                   "kubectl's pods/services/nodes JSON");
     record_cmd->add_option("dir", opt->dir, "directory to write")->required();
     record_cmd->add_option("scenario", opt->scenarios, "any of: " + names + " (default: all)");
+    auto* get_cmd = sub->add_subcommand(
+        "get", "print what `kubectl get pods|services|nodes -A -o json` would for the running lab");
+    get_cmd->add_option("kind", opt->kind, "pods, services (svc) or nodes")
+        ->required()
+        ->check(CLI::IsMember({"pods", "services", "svc", "nodes"}));
     auto* daemon_cmd = sub->add_subcommand("ipip-daemon", "");  // started by `lab up`, hidden
     daemon_cmd->group("");
     std::string tun = "tunl0";
@@ -113,6 +120,13 @@ Command add_lab_command(CLI::App& cli) {
                 for (const auto& f : rec.files) std::cout << "wrote " << f << '\n';
                 print_results(rec.scenarios, std::cout);
                 return scenario_exit(rec.scenarios);
+            }
+            if (get_cmd->parsed()) {
+                const Mode m = running_mode();
+                if (opt->kind == "pods") std::cout << pods_json();
+                else if (opt->kind == "nodes") std::cout << nodes_json(m, wireguard_public_keys());
+                else std::cout << services_json();
+                return 0;
             }
             if (daemon_cmd->parsed()) {
                 struct sigaction sa{};

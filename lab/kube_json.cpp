@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <string_view>
 #include <system_error>
@@ -403,6 +404,17 @@ std::string nodes_json(Mode m, const std::map<std::string, std::string>& wg_pub)
     json items = json::array();
     for (const auto& n : kNodes) items.push_back(node_item(m, n, wg_pub));
     return text_of(sorted_list(std::move(items)));
+}
+
+std::map<std::string, std::string> wireguard_public_keys() {
+    std::map<std::string, std::string> keys;
+    for (const auto& n : kNodes) {
+        std::ifstream in(std::filesystem::path(std::string(kStateDir)) / "wireguard" /
+                         std::string(n.name) / "public_key");
+        std::string k;
+        if (std::getline(in, k) && !k.empty()) keys[std::string(n.name)] = k;
+    }
+    return keys;
 }
 
 void write_kube_json(const std::string& dir, Mode m,

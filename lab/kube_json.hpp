@@ -18,6 +18,9 @@ std::string services_json();
 // public key) adds projectcalico.org/WireguardPublicKey in wireguard mode.
 std::string nodes_json(Mode m, const std::map<std::string, std::string>& wg_pub = {});
 
+// The running lab's WireGuard public keys by node name (empty outside wireguard mode).
+std::map<std::string, std::string> wireguard_public_keys();
+
 // Writes pods.json, services.json and nodes.json into `dir` (creating it). Each file is replaced
 // whole or not at all; throws LabError naming the path that failed.
 void write_kube_json(const std::string& dir, Mode m,

@@ -135,15 +135,7 @@ Recording record(const std::string& dir_name, const std::string& exe,
             log << "record: " << c.node << ": " << last_lines(slurp(c.log), 1);
             rec.files.push_back(c.file.string());
         }
-        std::map<std::string, std::string> wg;
-        for (const auto& n : kNodes) {
-            fs::path key = fs::path(std::string(kStateDir)) / "wireguard" / std::string(n.name) /
-                           "public_key";
-            std::string k = slurp(key);
-            while (!k.empty() && k.back() == '\n') k.pop_back();
-            if (!k.empty()) wg[std::string(n.name)] = k;
-        }
-        write_kube_json(dir.string(), m, wg);
+        write_kube_json(dir.string(), m, wireguard_public_keys());
         for (const char* f : {"pods.json", "services.json", "nodes.json"})
             rec.files.push_back((dir / f).string());
     } catch (...) {
