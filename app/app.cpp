@@ -8,7 +8,14 @@
 namespace podtrace::app {
 
 int run(int argc, char** argv) {
-    CLI::App cli{"podtrace: trace pod traffic through Calico's data plane"};
+    // Installed as kubectl-podtrace, `kubectl podtrace X` is `podtrace kubectl X`.
+    std::vector<char*> args(argv, argv + argc);
+    const std::string_view self = argc > 0 ? argv[0] : "";
+    static char kubectl[] = "kubectl";
+    const bool plugin = self.substr(self.rfind('/') + 1) == "kubectl-podtrace";
+    if (plugin) args.insert(args.begin() + 1, kubectl);
+    CLI::App cli{"podtrace: trace pod traffic through Calico's data plane",
+                 plugin ? "kubectl podtrace" : "podtrace"};
     cli.set_version_flag("--version", "podtrace " PODTRACE_VERSION);
     cli.require_subcommand(1);
     std::vector<Command> commands{
@@ -18,9 +25,10 @@ int run(int argc, char** argv) {
         add_report_command(cli),
         add_lab_command(cli),
         add_tui_command(cli),
+        add_kubectl_command(cli),
     };
     try {
-        cli.parse(argc, argv);
+        cli.parse(static_cast<int>(args.size()), args.data());
     } catch (const CLI::ParseError& e) {
         return cli.exit(e) == 0 ? 0 : 2;
     }

@@ -1,5 +1,7 @@
 // `podtrace capture`: live capture on the node's capture points into pcapng, like dumpcap -w.
+#include <poll.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -11,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "app/command.hpp"
@@ -36,6 +39,7 @@ struct CaptureOptions {
     double duration_s = 0;
     double rotate_mb = 0;
     int rotate_s = 0;
+    bool stdin_control = false;
 };
 
 std::atomic<bool> g_stop{false};
@@ -44,6 +48,40 @@ static_assert(std::atomic<bool>::is_always_lock_free);
 void on_signal(int) {
     g_stop.store(true);
 }
+
+// --stdin-control. Reads standard input up to a line end; false at its end or on an error.
+bool read_line_from_stdin() {
+    char c;
+    for (;;) {
+        const ssize_t n = ::read(0, &c, 1);
+        if (n == 1 && c == '\n') return true;
+        if (n == 0 || (n < 0 && errno != EINTR)) return false;
+    }
+}
+
+// After the start line: the next line, or the end of standard input (kubectl attach went
+// away), stops the capture as a signal would. Polls so that it ends with the capture.
+class StdinStop {
+public:
+    StdinStop()
+        : t_([this] {
+              while (!done_.load()) {
+                  pollfd p{0, POLLIN, 0};
+                  if (::poll(&p, 1, 200) <= 0) continue;
+                  read_line_from_stdin();  // a line or the end: either stops
+                  g_stop.store(true);
+                  return;
+              }
+          }) {}
+    ~StdinStop() {
+        done_.store(true);
+        t_.join();
+    }
+
+private:
+    std::atomic<bool> done_{false};
+    std::thread t_;
+};
 
 // SA_RESETHAND: a second Ctrl-C kills at once, should draining ever hang.
 void install_handlers() {
@@ -135,8 +173,10 @@ public:
             // file; a report's 100 ms grace for a missing hop makes that moot.
             return rotate(now, wall_ns());
         }
-        // Streams (kubectl exec ... -w -) and crash safety: nothing waits in memory over 1 s.
-        if (dirty_ && Clock::now() - last_flush_ >= std::chrono::seconds(1)) {
+        // Crash safety: nothing waits in memory over 1 s; a stream (kubectl ... -w -) feeding
+        // a live view flushes every 200 ms.
+        const auto every = opt_.file == "-" ? std::chrono::milliseconds(200) : std::chrono::seconds(1);
+        if (dirty_ && Clock::now() - last_flush_ >= every) {
             dirty_ = false;
             last_flush_ = Clock::now();
             return writer_->flush();
@@ -272,6 +312,12 @@ int capture_command(CaptureOptions& opt, std::ostream& err) {
         err << "podtrace: capture: warning: -G without a % pattern in -w rewrites " << opt.file
             << " at every rotation (as tcpdump does)\n";
     install_handlers();
+    if (opt.stdin_control && !read_line_from_stdin()) {
+        err << "podtrace: capture: --stdin-control: standard input ended before the start line\n";
+        return 2;
+    }
+    std::optional<StdinStop> stdin_stop;
+    if (opt.stdin_control) stdin_stop.emplace();
     // Before opening the handles (so no queue builds up) and before --user (discovery reads
     // nftables, which needs root).
     const std::string facts = node_facts_json();
@@ -381,6 +427,10 @@ Command add_capture_command(CLI::App& cli) {
     sub->add_option("-G,--rotate-seconds", opt->rotate_s,
                     "start a new file every N seconds; FILE may hold strftime % patterns")
         ->check(CLI::PositiveNumber);
+    sub->add_flag("--stdin-control", opt->stdin_control,
+                  "for kubectl attach, which loses what a container writes before it attaches: "
+                  "start once a line arrives on standard input; stop at the next line or when "
+                  "standard input ends");
     return {sub, [opt] { return capture_command(*opt, std::cerr); }};
 }
 

@@ -23,6 +23,7 @@ Command add_discover_command(CLI::App& cli);
 Command add_report_command(CLI::App& cli);
 Command add_lab_command(CLI::App& cli);
 Command add_tui_command(CLI::App& cli);
+Command add_kubectl_command(CLI::App& cli);
 std::string node_facts_json();  // `podtrace discover --json` text, "" on failure
 // Live capture as `capture` and `tui` take it: -i, -s, -B, --node, --user and BPF filter words.
 struct LiveCli {

@@ -23,6 +23,7 @@ struct ReportFilters {
     std::vector<std::string> ips;
     std::vector<int> ports;
     std::vector<std::string> kinds;  // same-node, cross-node, egress, service, unknown
+    std::vector<std::string> between;  // two pods: flows with one at each end
 };
 
 struct ReportOptions {

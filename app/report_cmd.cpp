@@ -35,6 +35,10 @@ bool shown(const ReportFilters& f, const trace::Flow& flow, const ReportData& da
             return any_end([&](const trace::IpAddr& a) { return matches_pod(inv, s, a); });
         }))
         return false;
+    if (f.between.size() == 2) {
+        auto at = [&](int pod, int end) { return matches_pod(inv, f.between[pod], ends[end]); };
+        if (!((at(0, 0) && at(1, 1)) || (at(0, 1) && at(1, 0)))) return false;
+    }
     if (!f.namespaces.empty() && !std::ranges::any_of(f.namespaces, [&](const std::string& ns) {
             return any_end([&](const trace::IpAddr& a) {
                 const trace::Pod* p = inv.pod_by_ip(a);
@@ -66,8 +70,10 @@ bool shown(const ReportFilters& f, const trace::Flow& flow, const ReportData& da
 std::string check_filters(const ReportOptions& opt) {
     for (const std::string& ip : opt.filters.ips)
         if (!trace::IpAddr::parse(ip)) return "--ip " + ip + ": not an IP address";
-    if ((!opt.filters.pods.empty() || !opt.filters.namespaces.empty()) && opt.pods_json.empty())
-        return "--pod and --namespace need --pods (kubectl get pods -A -o json)";
+    if ((!opt.filters.pods.empty() || !opt.filters.namespaces.empty() ||
+         !opt.filters.between.empty()) &&
+        opt.pods_json.empty())
+        return "--pod, --between and --namespace need --pods (kubectl get pods -A -o json)";
     return "";
 }
 
@@ -123,15 +129,17 @@ int report_command(const ReportOptions& opt, std::ostream& out, std::ostream& er
         data->expectations.push_back(std::move(*e));
     }
     if (!read_captures(opt, *data, err)) return 2;
-    for (const std::string& sel : opt.filters.pods)
-        if (std::ranges::none_of(data->inventory.pods(), [&](const trace::Pod& p) {
-                return sel.find('/') == std::string::npos ? p.name == sel
-                                                          : p.ns + '/' + p.name == sel;
-            })) {
-            err << "podtrace: report: --pod " << sel << ": no such pod in --pods ("
-                << data->inventory.pods().size() << " pods)\n";
-            return 2;
-        }
+    for (const auto* sels : {&opt.filters.pods, &opt.filters.between})
+        for (const std::string& sel : *sels)
+            if (std::ranges::none_of(data->inventory.pods(), [&](const trace::Pod& p) {
+                    return sel.find('/') == std::string::npos ? p.name == sel
+                                                              : p.ns + '/' + p.name == sel;
+                })) {
+                err << "podtrace: report: " << (sels == &opt.filters.pods ? "--pod " : "--between ")
+                    << sel << ": no such pod in --pods (" << data->inventory.pods().size()
+                    << " pods)\n";
+                return 2;
+            }
 
     const trace::Topology& topo = data->tracer.topology();
     trace::DiagnoseOptions dopt;
@@ -206,6 +214,9 @@ Command add_report_command(CLI::App& cli) {
     sub->add_option("--expect", st->opt.expects,
                     "assertion: 'SRC -> DST: KIND [qualifiers]', 'no-drops' or 'encrypted'");
     sub->add_option("--pod", st->opt.filters.pods, "show flows of this pod (ns/name or name)");
+    sub->add_option("--between", st->opt.filters.between,
+                    "show flows between these two pods (ns/name or name), one at each end")
+        ->expected(2);
     sub->add_option("--namespace", st->opt.filters.namespaces,
                     "show flows of this namespace's pods and services");
     sub->add_option("--ip", st->opt.filters.ips, "show flows with this address at one end");

@@ -1,0 +1,405 @@
+#include "app/kube_session.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <nlohmann/json.hpp>
+#include <ostream>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace podtrace::app {
+namespace {
+
+using namespace std::chrono_literals;
+constexpr std::size_t kErrKeep = 64 * 1024;
+
+void close_fd(int& fd) {
+    if (fd >= 0) ::close(fd);
+    fd = -1;
+}
+
+// A pipe whose ends are closed in every program we start, unless dup2'ed into place.
+bool cloexec_pipe(int fds[2]) {
+    return ::pipe2(fds, O_CLOEXEC) == 0;
+}
+
+// fork + exec with the child's standard streams set; -1 when it could not start (errno set).
+// `own_group`: out of the terminal's process group, so Ctrl-C reaches only us and we stop
+// the captures in order rather than kubectl dying mid-stream.
+pid_t spawn(const std::vector<std::string>& argv, int in, int out, int err, bool own_group = true,
+            const std::vector<int>& extra = {}) {
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    int report[2];  // exec failure reaches the parent through this (closed on a good exec)
+    if (!cloexec_pipe(report)) return -1;
+    const pid_t pid = ::fork();
+    if (pid < 0) {
+        ::close(report[0]);
+        ::close(report[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        ::close(report[0]);
+        if (own_group) ::setpgid(0, 0);
+        const int std_fds[3] = {in, out, err};
+        for (int i = 0; i < 3; ++i)
+            if (std_fds[i] >= 0 && std_fds[i] != i) ::dup2(std_fds[i], i);
+        // Out of the way first, so that placing one never closes another.
+        std::vector<int> moved;
+        for (int fd : extra) moved.push_back(::fcntl(fd, F_DUPFD_CLOEXEC, 100));
+        for (std::size_t i = 0; i < moved.size(); ++i) ::dup2(moved[i], static_cast<int>(3 + i));
+        ::signal(SIGINT, SIG_DFL);
+        ::signal(SIGPIPE, SIG_DFL);
+        ::execvp(args[0], args.data());
+        const int e = errno;
+        (void)!::write(report[1], &e, sizeof e);
+        ::_exit(127);
+    }
+    ::close(report[1]);
+    int e = 0;
+    ssize_t n;
+    while ((n = ::read(report[0], &e, sizeof e)) < 0 && errno == EINTR) {
+    }
+    ::close(report[0]);
+    if (n == sizeof e) {
+        ::waitpid(pid, nullptr, 0);
+        errno = e;
+        return -1;
+    }
+    return pid;
+}
+
+int exit_code(int status) {
+    if (WIFEXITED(status)) return WEXITSTATUS(status);
+    if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+    return -1;
+}
+
+std::vector<std::string> base_argv(const KubeConfig& k) {
+    std::vector<std::string> argv{k.kubectl};
+    if (!k.context.empty()) argv.push_back("--context=" + k.context);
+    return argv;
+}
+
+std::string new_session_id() {
+    std::random_device rd;
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string id = "podtrace-";
+    for (int i = 0; i < 10; ++i) id += hex[rd() & 15];
+    return id;
+}
+
+void write_all(int fd, const char* p, std::size_t n) {
+    while (n > 0) {
+        const ssize_t w = ::write(fd, p, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return;  // kubectl went away: its exit says why
+        p += w;
+        n -= static_cast<std::size_t>(w);
+    }
+}
+
+}  // namespace
+
+pid_t spawn_inheriting(const std::vector<std::string>& argv, const std::vector<int>& fds) {
+    return spawn(argv, 0, 1, 2, false, fds);
+}
+
+KubectlRun run_kubectl(const KubeConfig& k, const std::vector<std::string>& args) {
+    KubectlRun r;
+    auto argv = base_argv(k);
+    argv.insert(argv.end(), args.begin(), args.end());
+    int out[2], err[2];
+    if (!cloexec_pipe(out)) return r;
+    if (!cloexec_pipe(err)) {
+        ::close(out[0]);
+        ::close(out[1]);
+        return r;
+    }
+    const int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    const pid_t pid = spawn(argv, devnull, out[1], err[1]);
+    const int spawn_errno = errno;
+    if (devnull >= 0) ::close(devnull);
+    ::close(out[1]);
+    ::close(err[1]);
+    if (pid < 0) {
+        ::close(out[0]);
+        ::close(err[0]);
+        r.err = "cannot run " + k.kubectl + ": " + std::strerror(spawn_errno);
+        return r;
+    }
+    pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
+    std::string* to[2] = {&r.out, &r.err};
+    int open = 2;
+    char buf[65536];
+    while (open > 0) {
+        if (::poll(fds, 2, -1) < 0) {
+            if (errno == EINTR) continue;
+            break;
+        }
+        for (int i = 0; i < 2; ++i) {
+            if (fds[i].fd < 0 || fds[i].revents == 0) continue;
+            const ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
+            if (n > 0) {
+                to[i]->append(buf, static_cast<std::size_t>(n));
+            } else if (n == 0 || errno != EINTR) {
+                ::close(fds[i].fd);
+                fds[i].fd = -1;
+                --open;
+            }
+        }
+    }
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    r.status = exit_code(status);
+    return r;
+}
+
+std::optional<double> parse_duration(const std::string& text) {
+    std::size_t used = 0;
+    double v = 0;
+    try {
+        v = std::stod(text, &used);
+    } catch (const std::exception&) {
+        return std::nullopt;
+    }
+    const std::string unit = text.substr(used);
+    double scale = 0;
+    if (unit.empty() || unit == "s") scale = 1;
+    else if (unit == "ms") scale = 1e-3;
+    else if (unit == "m") scale = 60;
+    else if (unit == "h") scale = 3600;
+    if (scale == 0 || !std::isfinite(v) || v <= 0) return std::nullopt;
+    return v * scale;
+}
+
+NodeCaptures::NodeCaptures(KubeConfig k, std::vector<std::string> capture_args)
+    : kube_(std::move(k)), capture_args_(std::move(capture_args)), session_(new_session_id()) {}
+
+NodeCaptures::~NodeCaptures() {
+    stop();
+    // Streams drain for a moment; then kubectl goes, and the pods with it.
+    const auto until = std::chrono::steady_clock::now() + 5s;
+    while (!reap() && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(50ms);
+    kill_all();
+    for (Node& n : nodes_) {
+        close_fd(n.out);
+        close_fd(n.err);
+    }
+    std::ostringstream ignored;
+    delete_pods(ignored);
+}
+
+bool NodeCaptures::start(const std::vector<std::string>& nodes, std::ostream& err) {
+    for (const std::string& name : nodes) {
+        Node n;
+        n.name = name;
+        int in[2], out[2], er[2];
+        if (!cloexec_pipe(in) || !cloexec_pipe(out) || !cloexec_pipe(er)) {
+            err << "podtrace: kubectl: cannot make a pipe: " << std::strerror(errno) << '\n';
+            return false;
+        }
+        auto argv = base_argv(kube_);
+        argv.insert(argv.end(), {"debug", "node/" + name, "--quiet", "-i",
+                                 "--image=" + kube_.image, "--profile=" + kube_.profile,
+                                 "--env=PODTRACE_SESSION=" + session_});
+        if (!kube_.namespace_.empty()) argv.push_back("--namespace=" + kube_.namespace_);
+        argv.insert(argv.end(), {"--", "podtrace", "capture", "--stdin-control", "--node", name,
+                                 "-w", "-"});
+        argv.insert(argv.end(), capture_args_.begin(), capture_args_.end());
+        n.kubectl = spawn(argv, in[0], out[1], er[1]);
+        const int spawn_errno = errno;
+        ::close(in[0]);
+        ::close(out[1]);
+        ::close(er[1]);
+        n.in = in[1];
+        n.out = out[0];
+        n.err = er[0];
+        if (n.kubectl < 0) {
+            err << "podtrace: cannot run " << kube_.kubectl << ": " << std::strerror(spawn_errno)
+                << '\n';
+            close_fd(n.in);
+            close_fd(n.out);
+            close_fd(n.err);
+            return false;
+        }
+        // The start line: data on standard input reaches the container only through the
+        // attach, so once podtrace reads it, its output reaches us too.
+        write_all(n.in, "start\n", 6);
+        nodes_.push_back(std::move(n));
+    }
+    return true;
+}
+
+bool NodeCaptures::pump(std::chrono::milliseconds timeout, const Sink& sink, const Line& line) {
+    std::vector<pollfd> fds;
+    std::vector<std::pair<Node*, bool>> what;  // node, is standard output
+    for (Node& n : nodes_) {
+        if (n.out >= 0 && sink) {
+            fds.push_back({n.out, POLLIN, 0});
+            what.emplace_back(&n, true);
+        }
+        if (n.err >= 0) {
+            fds.push_back({n.err, POLLIN, 0});
+            what.emplace_back(&n, false);
+        }
+    }
+    if (fds.empty()) {
+        std::this_thread::sleep_for(timeout);
+        return false;
+    }
+    if (::poll(fds.data(), fds.size(), static_cast<int>(timeout.count())) <= 0) return true;
+    static char buf[1 << 16];
+    for (std::size_t i = 0; i < fds.size(); ++i) {
+        if (fds[i].revents == 0) continue;
+        Node& n = *what[i].first;
+        const ssize_t r = ::read(fds[i].fd, buf, sizeof buf);
+        if (r < 0 && errno == EINTR) continue;
+        if (what[i].second) {
+            if (r <= 0) {
+                close_fd(n.out);
+                n.out_done = true;
+            } else {
+                n.bytes += static_cast<std::uint64_t>(r);
+                if (!sink(n, buf, static_cast<std::size_t>(r))) close_fd(n.out);
+            }
+            continue;
+        }
+        if (r <= 0) {
+            if (!n.err_line.empty()) line(n, n.err_line);
+            n.err_line.clear();
+            close_fd(n.err);
+            continue;
+        }
+        n.err_text.append(buf, static_cast<std::size_t>(r));
+        if (n.err_text.size() > kErrKeep) n.err_text.erase(0, n.err_text.size() - kErrKeep);
+        n.err_line.append(buf, static_cast<std::size_t>(r));
+        std::size_t nl;
+        while ((nl = n.err_line.find('\n')) != std::string::npos) {
+            std::string l = n.err_line.substr(0, nl);
+            n.err_line.erase(0, nl + 1);
+            if (l.find("podtrace: capturing on ") != std::string::npos) n.ready = true;
+            line(n, l);
+        }
+    }
+    return true;
+}
+
+bool NodeCaptures::reap() {
+    bool all = true;
+    for (Node& n : nodes_) {
+        if (n.kubectl < 0) continue;
+        int status = 0;
+        const pid_t r = ::waitpid(n.kubectl, &status, WNOHANG);
+        if (r == n.kubectl) {
+            n.status = exit_code(status);
+            n.kubectl = -1;
+        } else {
+            all = false;
+        }
+    }
+    return all;
+}
+
+void NodeCaptures::stop() {
+    for (Node& n : nodes_) {
+        if (n.in < 0) continue;
+        write_all(n.in, "stop\n", 5);
+        close_fd(n.in);
+    }
+}
+
+void NodeCaptures::kill_all() {
+    for (Node& n : nodes_)
+        if (n.kubectl > 0) ::kill(n.kubectl, SIGTERM);
+    for (Node& n : nodes_) {
+        if (n.kubectl <= 0) continue;
+        int status = 0;
+        while (::waitpid(n.kubectl, &status, 0) < 0 && errno == EINTR) {
+        }
+        n.status = exit_code(status);
+        n.kubectl = -1;
+    }
+}
+
+void NodeCaptures::delete_pods(std::ostream& log) {
+    if (deleted_ || nodes_.empty()) return;
+    deleted_ = true;
+    std::vector<std::string> get{"get", "pods", "-o", "json"};
+    if (!kube_.namespace_.empty()) get.push_back("--namespace=" + kube_.namespace_);
+    const KubectlRun r = run_kubectl(kube_, get);
+    std::vector<std::string> names;
+    try {
+        const auto doc = nlohmann::json::parse(r.out);
+        for (const auto& item : doc.at("items"))
+            for (const auto& c : item.at("spec").at("containers"))
+                for (const auto& e : c.value("env", nlohmann::json::array()))
+                    if (e.value("name", "") == "PODTRACE_SESSION" &&
+                        e.value("value", "") == session_)
+                        names.push_back(item.at("metadata").at("name").get<std::string>());
+    } catch (const std::exception& e) {
+        log << "podtrace: could not list this session's debug pods (" << session_
+            << "); delete them by hand: kubectl get pods | grep node-debugger ("
+            << (r.status != 0 ? r.err : e.what()) << ")\n";
+        return;
+    }
+    if (names.empty()) return;
+    std::vector<std::string> del{"delete", "pod", "--wait=false", "--ignore-not-found"};
+    if (!kube_.namespace_.empty()) del.push_back("--namespace=" + kube_.namespace_);
+    del.insert(del.end(), names.begin(), names.end());
+    const KubectlRun d = run_kubectl(kube_, del);
+    if (d.status != 0) {
+        log << "podtrace: kubectl delete pod failed; delete by hand:";
+        for (const auto& n : names) log << ' ' << n;
+        log << " (" << d.err << ")\n";
+        return;
+    }
+    log << "podtrace: deleted debug pod" << (names.size() == 1 ? "" : "s");
+    for (const auto& n : names) log << ' ' << n;
+    log << '\n';
+}
+
+std::vector<PodPlace> pod_places(const std::string& pods_json) {
+    std::vector<PodPlace> out;
+    try {
+        const auto doc = nlohmann::json::parse(pods_json);
+        for (const auto& item : doc.at("items")) {
+            PodPlace p;
+            const auto& meta = item.at("metadata");
+            p.ns = meta.value("namespace", "");
+            p.name = meta.at("name").get<std::string>();
+            p.node = item.value("spec", nlohmann::json::object()).value("nodeName", "");
+            p.ip = item.value("status", nlohmann::json::object()).value("podIP", "");
+            out.push_back(std::move(p));
+        }
+    } catch (const std::exception& e) {
+        throw std::runtime_error(std::string("not a pod list: ") + e.what());
+    }
+    return out;
+}
+
+std::vector<std::string> node_names(const std::string& nodes_json) {
+    std::vector<std::string> out;
+    try {
+        const auto doc = nlohmann::json::parse(nodes_json);
+        for (const auto& item : doc.at("items"))
+            out.push_back(item.at("metadata").at("name").get<std::string>());
+    } catch (const std::exception& e) {
+        throw std::runtime_error(std::string("not a node list: ") + e.what());
+    }
+    return out;
+}
+
+}  // namespace podtrace::app
