@@ -19,6 +19,7 @@
 #include "app/command.hpp"
 #include "probes/live_source.hpp"
 #include "probes/pcapng_writer.hpp"
+#include "probes/pod_view.hpp"
 
 namespace podtrace::app {
 namespace {
@@ -321,6 +322,8 @@ int capture_command(CaptureOptions& opt, std::ostream& err) {
     // Before opening the handles (so no queue builds up) and before --user (discovery reads
     // nftables, which needs root).
     const std::string facts = node_facts_json();
+    // Inside a pod (kubectl debug POD --target): say plainly what eth0 can and cannot show.
+    if (auto pod = probes::detect_pod_view(); pod && *pod) err << probes::pod_view_note(**pod);
 
     auto src = open_live(opt.cli);
     if (!src) {

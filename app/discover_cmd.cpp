@@ -6,6 +6,8 @@
 
 #include "app/command.hpp"
 #include "probes/discover.hpp"
+#include "probes/pod_view.hpp"
+#include "trace/inventory.hpp"
 
 namespace podtrace::app {
 namespace {
@@ -77,7 +79,22 @@ std::string link_cells(const LinkInfo& l) {
     return "ifindex " + std::to_string(l.ifindex) + "  mtu " + std::to_string(l.mtu);
 }
 
+std::string pod_label(const PodInterface& p) {
+    return p.pod ? p.pod->ns + "/" + p.pod->pod : "";
+}
+
+void print_pod_view(const PodView& v, std::ostream& out) {
+    out << pod_view_note(v) << "\nPod interface\n";
+    print_table(out, {{v.interface, "ifindex " + std::to_string(v.ifindex) + "  mtu " +
+                                         std::to_string(v.mtu),
+                       join(v.addresses), "gateway " + v.gateway + (v.onlink ? " onlink" : "")}});
+}
+
 void print_facts(const NodeFacts& f, std::ostream& out) {
+    if (f.pod_view) {
+        print_pod_view(*f.pod_view, out);
+        return;
+    }
     out << "Node NIC\n";
     if (f.nic) {
         const LinkInfo& l = f.nic->link;
@@ -90,9 +107,22 @@ void print_facts(const NodeFacts& f, std::ostream& out) {
     std::vector<std::vector<std::string>> rows;
     for (const PodInterface& p : f.pods)
         rows.push_back({p.link.name, link_cells(p.link), p.link.mac, p.link.oper_state,
-                        "-> " + (p.pod_ips.empty() ? "(no /32 route)" : join(p.pod_ips))});
+                        "-> " + (p.pod_ips.empty() ? "(no /32 route)" : join(p.pod_ips)),
+                        pod_label(p)});
     if (rows.empty()) out << "  (no cali* veths)\n";
     print_table(out, rows);
+
+    rows.clear();
+    for (const PodInterface& p : f.pods) {
+        if (p.pod)
+            rows.push_back({p.link.name, pod_label(p), p.pod->verified});
+        else if (!p.pod_unnamed.empty())
+            rows.push_back({p.link.name, "unnamed", p.pod_unnamed});
+    }
+    if (!rows.empty()) {
+        out << "\nPod names (from /proc: the processes in each veth's peer network namespace)\n";
+        print_table(out, rows);
+    }
 
     out << "\nTunnels\n";
     rows.clear();
@@ -149,6 +179,16 @@ void print_facts(const NodeFacts& f, std::ostream& out) {
 
 nlohmann::json facts_to_json(const NodeFacts& f) {
     json j;
+    if (f.pod_view) {
+        const PodView& v = *f.pod_view;
+        j["pod_view"] = {{"interface", v.interface}, {"ifindex", v.ifindex},
+                         {"mtu", v.mtu},             {"addresses", v.addresses},
+                         {"gateway", v.gateway},     {"onlink", v.onlink},
+                         {"hostname", or_null(v.hostname)},
+                         {"namespace", or_null(v.pod_namespace)}};
+    } else {
+        j["pod_view"] = nullptr;
+    }
     if (f.nic) {
         j["nic"] = link_json(f.nic->link);
         j["nic"]["gateway"] = or_null(f.nic->gateway);
@@ -159,6 +199,14 @@ nlohmann::json facts_to_json(const NodeFacts& f) {
     for (const PodInterface& p : f.pods) {
         json pj = link_json(p.link);
         pj["ips"] = p.pod_ips;
+        pj["peer_ifindex"] = p.peer_ifindex;
+        pj["peer_netnsid"] = or_null(p.peer_netnsid);
+        pj["pod"] = p.pod ? json{{"namespace", p.pod->ns},
+                                 {"name", p.pod->pod},
+                                 {"source", "proc"},
+                                 {"verified", p.pod->verified}}
+                          : json(nullptr);
+        pj["pod_unnamed"] = or_null(p.pod_unnamed);
         j["pods"].push_back(std::move(pj));
     }
     j["tunnels"] = json::array();
@@ -215,8 +263,16 @@ nlohmann::json facts_to_json(const NodeFacts& f) {
 
 }  // namespace
 
+static DiscoverOptions discover_options() {
+    DiscoverOptions o;
+    o.namer = [](std::string_view ns, std::string_view pod) {
+        return trace::calico_veth_name(ns, pod);
+    };
+    return o;
+}
+
 std::string node_facts_json() {
-    auto facts = discover();
+    auto facts = discover(discover_options());
     return facts ? facts_to_json(*facts).dump() : std::string();
 }
 
@@ -268,7 +324,7 @@ Command add_discover_command(CLI::App& cli) {
                     if (!nm.tcp_state.empty()) std::cout << "state     " << nm.tcp_state << '\n';
                     return 0;
                 }
-                auto facts = discover();
+                auto facts = discover(discover_options());
                 if (!facts) {
                     std::cerr << "podtrace: discover: " << facts.error().message << '\n';
                     return 2;

@@ -13,6 +13,7 @@
 #include "lab/kube_json.hpp"
 #include "lab/lab.hpp"
 #include "lab/netns.hpp"
+#include "lab/pod_sandbox.hpp"
 #include "lab/record.hpp"
 #include "lab/scenarios.hpp"
 
@@ -55,6 +56,8 @@ struct LabOptions {
     std::vector<std::string> scenarios;
     std::string dir;
     std::string kind;
+    std::string tun = "tunl0";
+    std::string pod;  // pod-sandbox's NAMESPACE/POD
 };
 
 }  // namespace
@@ -89,8 +92,11 @@ Command add_lab_command(CLI::App& cli) {
         ->check(CLI::IsMember({"pods", "services", "svc", "nodes"}));
     auto* daemon_cmd = sub->add_subcommand("ipip-daemon", "");  // started by `lab up`, hidden
     daemon_cmd->group("");
-    std::string tun = "tunl0";
-    daemon_cmd->add_option("tun", tun);
+    // Bound to the shared options: CLI11 writes into them at parse time, after this returns.
+    daemon_cmd->add_option("tun", opt->tun);
+    auto* sandbox_cmd = sub->add_subcommand("pod-sandbox", "");  // started by `lab up`, hidden
+    sandbox_cmd->group("");
+    sandbox_cmd->add_option("pod", opt->pod, "NAMESPACE/POD")->required();
 
     auto run = [=]() -> int {
         try {
@@ -128,13 +134,20 @@ Command add_lab_command(CLI::App& cli) {
                 else std::cout << services_json();
                 return 0;
             }
+            if (sandbox_cmd->parsed()) {
+                struct sigaction sa{};
+                sa.sa_handler = stop_daemon;
+                sigaction(SIGTERM, &sa, nullptr);
+                sigaction(SIGINT, &sa, nullptr);
+                return run_pod_sandbox(opt->pod, g_stop);
+            }
             if (daemon_cmd->parsed()) {
                 struct sigaction sa{};
                 sa.sa_handler = stop_daemon;
                 sigaction(SIGTERM, &sa, nullptr);
                 sigaction(SIGINT, &sa, nullptr);
-                auto st = run_ipip(tun, g_stop);
-                std::cerr << "ipip-daemon " << tun << ": " << st.encapsulated << " encapsulated, "
+                auto st = run_ipip(opt->tun, g_stop);
+                std::cerr << "ipip-daemon " << opt->tun << ": " << st.encapsulated << " encapsulated, "
                           << st.decapsulated << " decapsulated, " << st.no_route << " without a route, "
                           << st.dropped << " dropped\n";
                 return 0;

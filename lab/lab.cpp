@@ -179,6 +179,32 @@ void build_ipip(const NodeSpec& n, Mode m, const std::string& exe, std::ostream&
     wait_for_carrier(ns, "tunl0");
 }
 
+// A process per pod for podtrace to name its veth by from /proc (lab/pod_sandbox.hpp).
+void start_sandbox(const PodSpec& p, const std::string& exe) {
+    const std::string ref = s(p.ns) + "/" + s(p.name);
+    pid_t pid = spawn_detached({exe, "lab", "pod-sandbox", ref}, pod_netns(p.name),
+                               log_file(p.name, "sandbox").string());
+    write_text(pid_file(p.name, "sandbox"), std::to_string(pid) + "\n");
+    // The sandbox mounts where /var/run really is; through /proc/PID/root a symlink would
+    // resolve in our root, not its.
+    std::error_code ec;
+    fs::path run = fs::canonical("/var/run", ec);
+    if (ec) run = "/var/run";
+    const std::string ns_file = "/proc/" + std::to_string(pid) + "/root" + run.string() +
+                                "/secrets/kubernetes.io/serviceaccount/namespace";
+    for (int i = 0; i < 200; ++i) {
+        std::ifstream f(ns_file);
+        std::string got;
+        if (f >> got && got == p.ns) return;
+        int status = 0;
+        if (waitpid(pid, &status, WNOHANG) == pid)
+            throw LabError("the sandbox of " + ref + " exited: see " +
+                           log_file(p.name, "sandbox").string());
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    throw LabError("the sandbox of " + ref + " is not ready after 2 s");
+}
+
 void build_vxlan(const NodeSpec& n, Mode m) {
     const std::string ns = node_netns(n.name);
     ip(ns, {"link", "add", "vxlan.calico", "address", s(n.vtep_mac), "type", "vxlan", "id",
@@ -379,6 +405,9 @@ void up(Mode m, const std::string& podtrace_exe, std::ostream& log) {
             break;
         }
         InterruptGuard::check();
+        for (const auto& p : kPods) start_sandbox(p, podtrace_exe);
+        log << "pods: a sandbox process each (hostname = pod name, serviceaccount namespace "
+               "file), as a node's /proc shows pods\n";
         log << "lab up: ready (" << lab_namespaces().size() << " namespaces); next: "
             << "podtrace lab traffic, podtrace lab record DIR, podtrace lab down\n";
     } catch (...) {
@@ -437,8 +466,15 @@ Status status() {
         std::string stem = e.path().stem().string();  // k8s-w1.tunl0
         auto dot = stem.find('.');
         std::string node = stem.substr(0, dot), what = stem.substr(dot + 1);
-        d.what = node + " " + (what == "tunl0" ? "tunl0 (podtrace lab ipip-daemon)"
-                                               : "wireguard.cali (wireguard-go)");
+        if (what == "sandbox") {
+            std::string ref = node;
+            for (const auto& p : kPods)
+                if (p.name == node) ref = s(p.ns) + "/" + node;
+            d.what = node + " sandbox (podtrace lab pod-sandbox " + ref + ")";
+        } else {
+            d.what = node + " " + (what == "tunl0" ? "tunl0 (podtrace lab ipip-daemon)"
+                                                   : "wireguard.cali (wireguard-go)");
+        }
         d.running = alive(d.pid);
         st.daemons.push_back(d);
     }

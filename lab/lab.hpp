@@ -22,7 +22,7 @@ struct Status {
     std::optional<Mode> mode;             // from the state directory
     std::vector<std::string> namespaces;  // ptlab-* that exist
     struct Daemon {
-        std::string what;  // "k8s-w1 tunl0 (podtrace lab ipip-daemon)"
+        std::string what;  // "k8s-w1 tunl0 (podtrace lab ipip-daemon)", "pod1 sandbox (…)"
         int pid = 0;
         bool running = false;
     };

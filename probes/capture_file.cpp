@@ -118,6 +118,23 @@ std::expected<CaptureFile, FileError> CaptureFile::open(const std::string& path)
     struct stat st {};
     if (::fstat(f.fd_, &st) != 0) return err(std::string("cannot stat: ") + std::strerror(errno));
     if (S_ISDIR(st.st_mode)) return err("is a directory");
+    return start(std::move(f));
+}
+
+std::expected<CaptureFile, FileError> CaptureFile::open_stream(int fd, const std::string& path,
+                                                               Wait wait) {
+    CaptureFile f;
+    f.path_ = path;
+    f.fd_ = fd;
+    f.wait_ = std::move(wait);
+    return start(std::move(f));
+}
+
+std::expected<CaptureFile, FileError> CaptureFile::start(CaptureFile f) {
+    const std::string& path = f.path_;
+    auto err = [&](const std::string& what) {
+        return std::unexpected(FileError{path + ": " + what});
+    };
     f.buf_.resize(read_chunk);
 
     const std::size_t size = f.fill(pcap_file_header_len);
@@ -161,6 +178,7 @@ CaptureFile& CaptureFile::operator=(CaptureFile&& other) noexcept {
     if (fd_ >= 0) ::close(fd_);
     path_ = std::move(other.path_);
     fd_ = std::exchange(other.fd_, -1);
+    wait_ = std::move(other.wait_);
     buf_ = std::move(other.buf_);
     buf_start_ = std::exchange(other.buf_start_, 0);
     buf_len_ = std::exchange(other.buf_len_, 0);
@@ -204,8 +222,13 @@ std::size_t CaptureFile::fill(std::size_t need) {
     }
     if (buf_.size() < need) buf_.resize(std::max(need, 2 * buf_.size()));
     while (buf_len_ < need) {
+        if (wait_ && !wait_(fd_)) {
+            eof_ = true;
+            fail("stopped" + where(buf_start_ + buf_len_));
+            break;
+        }
         const ssize_t n = ::read(fd_, buf_.data() + buf_len_, buf_.size() - buf_len_);
-        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EINTR || (wait_ && errno == EAGAIN))) continue;
         if (n <= 0) {
             eof_ = true;
             if (n < 0)

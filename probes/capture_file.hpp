@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <expected>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -39,6 +40,13 @@ enum class FileFormat : std::uint8_t { pcap, pcapng };
 class CaptureFile {
 public:
     static std::expected<CaptureFile, FileError> open(const std::string& path);
+    // A live stream (pipe, FIFO, /dev/fd/N) already open as `fd` (taken over), named `path`:
+    // every read() waits on `wait(fd)` first, which returns false to give up (a stop), so a
+    // reader blocked on a quiet writer can be ended; the input then fails with "stopped".
+    // Opening reads the header, so it waits too.
+    using Wait = std::function<bool(int fd)>;
+    static std::expected<CaptureFile, FileError> open_stream(int fd, const std::string& path,
+                                                             Wait wait);
 
     CaptureFile(CaptureFile&&) noexcept;
     CaptureFile& operator=(CaptureFile&&) noexcept;
@@ -65,6 +73,7 @@ public:
 
 private:
     CaptureFile() = default;
+    static std::expected<CaptureFile, FileError> start(CaptureFile f);
     Next next_pcap(Frame& out);
     bool read_pcapng_block(Frame& out, bool& got_frame);
     bool read_idb(std::size_t off, std::size_t body, std::size_t body_len);
@@ -83,6 +92,7 @@ private:
 
     std::string path_;
     int fd_ = -1;
+    Wait wait_;  // open_stream: called before each read()
     // Read in chunks rather than mapped: copying 64 KiB at a time out of the page cache costs
     // less than faulting in the pages of a mapping (bench/: 0.08 s against 0.2 s for 640 MB).
     std::vector<std::uint8_t> buf_;

@@ -310,7 +310,7 @@ std::string mode_for(const LinkInfo& dev) {
 
 }  // namespace
 
-std::expected<NodeFacts, DiscoverError> discover() {
+std::expected<NodeFacts, DiscoverError> discover(const DiscoverOptions& options) {
     auto sock = connect(NETLINK_ROUTE);
     if (!sock) return std::unexpected(sock.error());
     nl_cache* raw = nullptr;
@@ -340,9 +340,18 @@ std::expected<NodeFacts, DiscoverError> discover() {
     for (auto& [_, li] : by_index) std::sort(li.addresses.begin(), li.addresses.end());
 
     NodeFacts facts;
+    if (auto view = detect_pod_view(); view && *view) facts.pod_view = std::move(**view);
     std::map<int, PodInterface> pods;
     for (const auto& [idx, li] : by_index)
-        if (starts_with(li.name, "cali") && li.kind == "veth") pods[idx] = {li, {}};
+        if (starts_with(li.name, "cali") && li.kind == "veth") pods[idx].link = li;
+    each(links.get(), [&](nl_object* o) {
+        auto* l = reinterpret_cast<rtnl_link*>(o);
+        auto p = pods.find(rtnl_link_get_ifindex(l));
+        if (p == pods.end()) return;
+        p->second.peer_ifindex = rtnl_link_get_link(l);
+        std::int32_t nsid = -1;
+        if (rtnl_link_get_link_netnsid(l, &nsid) == 0 && nsid >= 0) p->second.peer_netnsid = nsid;
+    });
 
     std::map<int, std::uint32_t> tunnel_table;  // wireguard ifindex → table of its routes
     each(routes.get(), [&](nl_object* o) {
@@ -366,7 +375,8 @@ std::expected<NodeFacts, DiscoverError> discover() {
         auto dev = by_index.find(oif);
         if (dev == by_index.end()) return;
         if (plen == 0) {
-            if (family == AF_INET && table == RT_TABLE_MAIN && !facts.nic)
+            // In a pod, the default route's eth0 is the pod's own end of its veth, not a NIC.
+            if (family == AF_INET && table == RT_TABLE_MAIN && !facts.nic && !facts.pod_view)
                 facts.nic = Nic{dev->second, gw};
             return;
         }
@@ -440,6 +450,23 @@ std::expected<NodeFacts, DiscoverError> discover() {
     std::sort(facts.tunnels.begin(), facts.tunnels.end(),
               [](const Tunnel& a, const Tunnel& b) { return a.link.name < b.link.name; });
 
+    if (options.namer && !facts.pods.empty()) {
+        std::vector<VethPeer> peers;
+        for (const PodInterface& p : facts.pods)
+            peers.push_back({p.link.name, p.link.ifindex, p.peer_ifindex, p.peer_netnsid});
+        auto names = name_veths(peers, options.namer, options.proc);
+        for (std::size_t i = 0; i < names.size() && i < facts.pods.size(); ++i) {
+            facts.pods[i].pod = std::move(names[i].name);
+            facts.pods[i].pod_unnamed = std::move(names[i].why_not);
+        }
+    }
+
+    if (facts.pod_view) {
+        // The pod's own ruleset is empty whatever the node does: saying "no natOutgoing" would mislead.
+        facts.nat_outgoing_reason =
+            "inside a pod's network namespace: the node's natOutgoing rule is not visible here";
+        return facts;
+    }
     auto nat = probe_nat_outgoing();
     facts.nat_ruleset_read = nat.has_value();
     if (!nat) {

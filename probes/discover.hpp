@@ -9,6 +9,9 @@
 #include <string_view>
 #include <vector>
 
+#include "probes/pod_names.hpp"
+#include "probes/pod_view.hpp"
+
 namespace podtrace::probes {
 
 struct DiscoverError {
@@ -28,6 +31,11 @@ struct LinkInfo {
 struct PodInterface {
     LinkInfo link;
     std::vector<std::string> pod_ips;  // from /32 and /128 routes out of this veth, sorted
+    int peer_ifindex = 0;              // the pod's end (IFLA_LINK)
+    std::optional<int> peer_netnsid;   // IFLA_LINK_NETNSID
+    // Named from /proc when DiscoverOptions::namer is given (probes/pod_names.hpp).
+    std::optional<PodName> pod;
+    std::string pod_unnamed;  // why `pod` is empty, when naming was tried
 };
 
 struct Tunnel {
@@ -79,6 +87,9 @@ struct NatOutgoing {
 };
 
 struct NodeFacts {
+    // Set inside a Calico pod's network namespace: then there is no node NIC (nic stays empty),
+    // no cali*, no tunnel, and the natOutgoing ruleset is the node's, not visible from here.
+    std::optional<PodView> pod_view;
     std::optional<Nic> nic;
     std::vector<PodInterface> pods;
     std::vector<Tunnel> tunnels;
@@ -89,7 +100,13 @@ struct NodeFacts {
     bool nat_ruleset_read = false;    // true: empty means "no such chain", not "could not look"
 };
 
-std::expected<NodeFacts, DiscoverError> discover();
+struct DiscoverOptions {
+    // Calico's veth name rule (trace::calico_veth_name); when set, cali* veths are named from
+    // the processes in their peer network namespaces.
+    VethNamer namer;
+    std::string proc = "/proc";
+};
+std::expected<NodeFacts, DiscoverError> discover(const DiscoverOptions& options = {});
 
 // Finds the cali-nat-outgoing chain in an `nft -j list ruleset` document (exposed for tests).
 std::expected<std::optional<NatOutgoing>, DiscoverError> nat_outgoing_from_json(

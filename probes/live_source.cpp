@@ -4,6 +4,7 @@
 // packet. A full queue is a counted drop on that interface, never a wait, so the kernel rings
 // keep draining.
 #include "probes/live_source.hpp"
+#include "probes/pod_view.hpp"
 
 #include <fnmatch.h>
 #include <grp.h>
@@ -474,7 +475,13 @@ std::expected<LiveSource, LiveError> LiveSource::open(const LiveOptions& options
     auto add = [&initial](const std::string& n) {
         if (std::find(initial.begin(), initial.end(), n) == initial.end()) initial.push_back(n);
     };
-    if (options.interfaces.empty()) {
+    auto pod = options.interfaces.empty() ? detect_pod_view()
+                                          : std::expected<std::optional<PodView>, std::string>{};
+    if (options.interfaces.empty() && pod && *pod) {
+        // Pod mode: only the pod's own end of its veth exists here.
+        impl->watch.push_back((*pod)->interface);
+        add((*pod)->interface);
+    } else if (options.interfaces.empty()) {
         impl->watch.push_back("cali*");
         for (const char* t : tunnel_names) impl->watch.push_back(t);
         for (const auto& l : *list)

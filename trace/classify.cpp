@@ -120,7 +120,8 @@ std::string path_end(const Path& p, bool source_end, const Names& names) {
     const Sighting& first = p.sightings.front();
     const Sighting& last = p.sightings.back();
     const Sighting& x = source_end ? first : last;
-    if (first.at.node != last.at.node || x.at.kind == PointKind::pod_veth)
+    if (first.at.node != last.at.node || x.at.kind == PointKind::pod_veth ||
+        x.at.kind == PointKind::pod_side)
         return names.name(x.at.node);
     std::string out;
     if (x.encapsulated() && x.at.kind == PointKind::nic)

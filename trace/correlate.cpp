@@ -11,6 +11,10 @@ int path_rank(const Sighting& s, bool transmit) {
             if (s.direction == probes::Direction::outbound) return 4;
             return transmit ? 0 : 4;
         case PointKind::nic: return transmit ? 3 : 1;
+        case PointKind::pod_side:  // before its veth on the way out, after it on the way in
+            if (s.direction == probes::Direction::outbound) return -1;
+            if (s.direction == probes::Direction::inbound) return 5;
+            return transmit ? -1 : 5;
         case PointKind::ipip_tunnel:
         case PointKind::vxlan_tunnel:
         case PointKind::wireguard: return 2;

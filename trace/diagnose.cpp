@@ -221,7 +221,8 @@ private:
 
     void dropped(const Flow& f, const PathEnd& e) {
         const Sighting& s = e.last;
-        if (s.ip_version == 0) return;
+        // A pod's own end: where it goes next (its veth, the node) is another capture's view.
+        if (s.ip_version == 0 || e.at.kind == PointKind::pod_side) return;
         const std::uint16_t node = e.at.node;
         const std::int64_t ts = e.last_ns;
         const IpAddr dst = destination(f, e);

@@ -277,7 +277,8 @@ FlowTable::Added FlowTable::add(const Path& p, const Classification& c) {
 
     const Sighting& last = s.back();
     const bool delivered =
-        last.at.kind == PointKind::pod_veth && last.direction == probes::Direction::outbound;
+        (last.at.kind == PointKind::pod_veth && last.direction == probes::Direction::outbound) ||
+        (last.at.kind == PointKind::pod_side && last.direction == probes::Direction::inbound);
     if (!delivered) {
         auto end = std::ranges::find_if(
             f.ends, [&](const PathEnd& e) { return e.reverse == reverse && e.at == last.at; });
@@ -287,8 +288,10 @@ FlowTable::Added FlowTable::add(const Path& p, const Classification& c) {
             end->reverse = reverse;
             end->first_ns = last.ts_ns;
             end->last = last;
-            const bool from_pod = first.at.kind == PointKind::pod_veth &&
-                                  first.direction == probes::Direction::inbound;
+            const bool from_pod = (first.at.kind == PointKind::pod_veth &&
+                                   first.direction == probes::Direction::inbound) ||
+                                  (first.at.kind == PointKind::pod_side &&
+                                   first.direction == probes::Direction::outbound);
             const bool out = last.at.kind != PointKind::pod_veth &&
                              last.direction == probes::Direction::outbound;
             end->transmit = last.at.node == first.at.node && (from_pod || out);

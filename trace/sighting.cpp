@@ -24,6 +24,7 @@ const char* point_kind_name(PointKind k) {
         case PointKind::vxlan_tunnel: return "vxlan-tunnel";
         case PointKind::wireguard: return "wireguard";
         case PointKind::nic: return "nic";
+        case PointKind::pod_side: return "pod-side";
     }
     return "?";
 }
@@ -83,8 +84,18 @@ const std::string& Names::name(std::uint16_t id) const {
     return id < names_.size() ? names_[id] : overflow;
 }
 
+void Names::mark_pod_side(std::uint16_t node, std::uint16_t interface) {
+    if (!pod_side(node, interface)) pod_side_.emplace_back(node, interface);
+}
+
+bool Names::pod_side(std::uint16_t node, std::uint16_t interface) const {
+    return std::ranges::find(pod_side_, std::pair{node, interface}) != pod_side_.end();
+}
+
 PointId make_point(Names& names, std::string_view node, std::string_view interface) {
-    return PointId{names.intern(node), names.intern(interface), point_kind(interface)};
+    PointId p{names.intern(node), names.intern(interface), point_kind(interface)};
+    if (names.pod_side(p.node, p.interface)) p.kind = PointKind::pod_side;
+    return p;
 }
 
 bool sightable(const decode::Decoded& d) {
@@ -164,6 +175,13 @@ Sighting make_sighting(const decode::Decoded& d, PointId at) {
     s.direction = d.direction;
     if (s.direction == probes::Direction::unknown && at.kind == PointKind::pod_veth)
         s.direction = veth_direction(d);
+    // The pod's end sees the same MACs the other way round: to ee:ee:.. = leaving the pod.
+    if (s.direction == probes::Direction::unknown && at.kind == PointKind::pod_side) {
+        const auto v = veth_direction(d);
+        s.direction = v == probes::Direction::inbound    ? probes::Direction::outbound
+                      : v == probes::Direction::outbound ? probes::Direction::inbound
+                                                         : v;
+    }
     if (const Layer* ip = d.inner_ip_layer()) {
         s.src = ip->ip.src;
         s.dst = ip->ip.dst;

@@ -13,7 +13,9 @@
 namespace podtrace::trace {
 
 // What a capture point is, by Calico's interface names (../shared/DESIGN.md).
-enum class PointKind : std::uint8_t { pod_veth, ipip_tunnel, vxlan_tunnel, wireguard, nic };
+// pod_side: a pod's own end of its veth (eth0, captured in pod mode), never a node NIC; known
+// from the capture's node facts (Names::mark_pod_side), not from the name.
+enum class PointKind : std::uint8_t { pod_veth, ipip_tunnel, vxlan_tunnel, wireguard, nic, pod_side };
 PointKind point_kind(std::string_view interface);
 const char* point_kind_name(PointKind k);
 
@@ -37,8 +39,12 @@ public:
     std::optional<std::uint16_t> find(std::string_view name) const;
     const std::string& name(std::uint16_t id) const;
     std::size_t size() const { return names_.size(); }
+    // The interface is a pod's own end on that "node" (pod mode): make_point says pod_side.
+    void mark_pod_side(std::uint16_t node, std::uint16_t interface);
+    bool pod_side(std::uint16_t node, std::uint16_t interface) const;
 
 private:
+    std::vector<std::pair<std::uint16_t, std::uint16_t>> pod_side_;
     std::vector<std::string> names_;
     std::unordered_map<std::string, std::uint16_t> ids_;
 };

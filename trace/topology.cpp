@@ -118,8 +118,24 @@ NodeFacts read_facts(const json& doc) {
     if (!doc.is_object()) wrong("document", "an object", doc);
     NodeFacts f;
     if (const json* nic = member(doc, "nic")) f.nic = link_of(*nic, "nic");
+    if (const json* v = member(doc, "pod_view")) {
+        object(*v, "pod_view");
+        FactsLink l;
+        l.name = required_string(*v, "interface", "pod_view");
+        l.mtu = unsigned_at(*v, "mtu", "pod_view");
+        each(*v, "addresses", "pod_view", [&](const json& a, const std::string& where) {
+            l.addresses.push_back(cidr_of(text_of(a, where), where));
+        });
+        f.pod_side = std::move(l);
+    }
     each(doc, "pods", "", [&](const json& p, const std::string& at) {
         FactsLink l = link_of(p, at);
+        if (const json* pod = member(p, "pod")) {
+            const std::string where = key_path(at, "pod");
+            object(*pod, where);
+            f.pod_names.push_back({l.name, required_string(*pod, "namespace", where),
+                                   required_string(*pod, "name", where)});
+        }
         std::vector<IpAddr> ips;
         each(p, "ips", at, [&](const json& a, const std::string& where) {
             const std::string text = text_of(a, where);
@@ -195,6 +211,7 @@ std::expected<NodeFacts, std::string> parse_node_facts(std::string_view text) {
 }
 
 void Topology::set_facts(std::uint16_t node, NodeFacts facts) {
+    if (facts.pod_side) names_->mark_pod_side(node, names_->intern(facts.pod_side->name));
     if (facts.nic)
         for (const Cidr& c : facts.nic->addresses) node_addr_.insert_or_assign(c.base, node);
     for (const FactsLink& t : facts.tunnels)
@@ -333,16 +350,40 @@ std::optional<bool> Topology::in_pool(const IpAddr& a) const {
     return false;
 }
 
+namespace {
+
+std::string facts_pod(const NodeFacts& f, std::string_view veth) {
+    for (const FactsPodName& n : f.pod_names)
+        if (n.veth == veth) return n.ns + "/" + n.name;
+    return "";
+}
+
+}  // namespace
+
+std::string Topology::pod_at(PointId p) const {
+    if (p.kind != PointKind::pod_veth) return "";
+    const std::string& node = names_->name(p.node);
+    const std::string& veth = names_->name(p.interface);
+    if (inventory_)
+        if (const Pod* pod = inventory_->pod_by_veth(node, veth)) return pod->ns + "/" + pod->name;
+    const NodeFacts* f = facts(p.node);
+    return f ? facts_pod(*f, veth) : "";
+}
+
 std::string Topology::name_of(const IpAddr& a) const {
     if (inventory_)
         if (std::string n = inventory_->name_of(a); !n.empty()) return n;
-    if (auto it = pod_veth_.find(a); it != pod_veth_.end())
+    if (auto it = pod_veth_.find(a); it != pod_veth_.end()) {
+        if (std::string n = pod_at(it->second); !n.empty()) return n;
         return "pod behind " + names_->name(it->second.interface) + " on " +
                names_->name(it->second.node);
+    }
     for (const auto& [node, f] : facts_)
         for (const auto& [veth, ips] : f.pods)
-            if (std::find(ips.begin(), ips.end(), a) != ips.end())
+            if (std::find(ips.begin(), ips.end(), a) != ips.end()) {
+                if (std::string n = facts_pod(f, veth); !n.empty()) return n;
                 return "pod behind " + veth + " on " + names_->name(node);
+            }
     if (auto it = node_addr_.find(a); it != node_addr_.end())
         return names_->name(it->second) + " (node)";
     return "";

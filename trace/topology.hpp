@@ -29,11 +29,18 @@ struct FactsLink {
     unsigned mtu = 0;
     std::vector<Cidr> addresses;  // "192.168.10.101/24"
 };
+// A cali* veth's pod, as discover verified it from the node's /proc (never a guess).
+struct FactsPodName {
+    std::string veth, ns, name;
+};
 struct NodeFacts {
+    // Pod mode (discover's pod_view): the capture was made inside a pod, on its own eth0.
+    std::optional<FactsLink> pod_side;
     std::optional<FactsLink> nic;
     std::vector<FactsLink> tunnels;  // tunl0, vxlan.calico, wireguard.cali, with their type in
     std::vector<std::string> tunnel_types;  // the same order: "ipip", "vxlan", "wireguard"
     std::vector<std::pair<std::string, std::vector<IpAddr>>> pods;  // veth -> pod IPs
+    std::vector<FactsPodName> pod_names;  // discover's pods[].pod, where it found one
     std::vector<NodeRoute> routes;  // blocks (blackhole) first, then remote routes
     bool nat_outgoing = false;      // a MASQUERADE rule in the natOutgoing chain, hooked
     bool nat_outgoing_known = false;
@@ -89,8 +96,11 @@ public:
     // Inside a Calico block known from facts (own blackhole or remote routes), or a node's
     // podCIDR in the inventory. nullopt when no facts or inventory say anything about pools.
     std::optional<bool> in_pool(const IpAddr& a) const;
-    // A readable name for an address: the inventory's name, else "pod on <node>" facts, else "".
+    // A readable name for an address: the inventory's name, else the pod the node's facts
+    // named from /proc, else "pod behind <veth> on <node>", else "".
     std::string name_of(const IpAddr& a) const;
+    // "ns/name" of the pod behind a veth point: --pods first, then the node's facts; "".
+    std::string pod_at(PointId p) const;
 
 private:
     PointCoverage& coverage(PointId p);

@@ -22,7 +22,7 @@ trap cleanup EXIT
 leftovers() {
   ip netns list | grep -o '^ptlab-[^ ]*'
   ls -d /etc/netns/ptlab-* /run/podtrace-lab 2>/dev/null
-  pgrep -f 'podtrace lab ipip-daemon|wireguard-go wireguard.cali|podtrace capture -w' 
+  pgrep -f 'podtrace lab ipip-daemon|podtrace lab pod-sandbox|wireguard-go wireguard.cali|podtrace capture -w'
 }
 
 "$podtrace" lab down >/dev/null 2>&1
