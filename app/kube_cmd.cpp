@@ -522,6 +522,7 @@ int run_tui(KubeCli& o, std::ostream& err) {
         n.out = -1;
     }
     int rc = 2;
+    std::vector<int> before_exit;  // kubectl's status when the TUI ended: after it, a broken pipe
     for (;;) {
         caps.pump(100ms, {}, quiet);
         caps.reap();
@@ -529,6 +530,7 @@ int run_tui(KubeCli& o, std::ostream& err) {
         const pid_t r = ::waitpid(pid, &status, WNOHANG);
         if (r == pid) {
             rc = WIFEXITED(status) ? WEXITSTATUS(status) : 2;
+            for (const auto& n : caps.nodes()) before_exit.push_back(n.status);
             break;
         }
         if (g_signals.load() > 0) ::kill(pid, SIGTERM);  // the TUI restores the terminal
@@ -538,10 +540,10 @@ int run_tui(KubeCli& o, std::ostream& err) {
     while (!caps.reap() && Clock::now() < grace) caps.pump(100ms, {}, quiet);
     caps.kill_all();
     caps.delete_pods(err);
-    for (auto& n : caps.nodes())
-        if (n.status != 0 && n.status != 128 + SIGTERM)
-            err << "podtrace: " << n.name << ": kubectl exit " << n.status << ":\n"
-                << tail(n.err_text, 3) << '\n';
+    for (std::size_t i = 0; i < before_exit.size(); ++i)
+        if (const auto& n = caps.nodes()[i]; before_exit[i] > 0)
+            err << "podtrace: " << n.name << ": the capture ended while the TUI ran (kubectl exit "
+                << before_exit[i] << "):\n" << tail(n.err_text, 3) << '\n';
     return rc;
 }
 

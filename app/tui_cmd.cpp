@@ -6,12 +6,14 @@
 #include <charconv>
 #include <cstdlib>
 #include <cstring>
+#include <algorithm>
 #include <iostream>
 #include <memory>
 #include <optional>
 
 #include "app/command.hpp"
 #include "app/tui_engine.hpp"
+#include "probes/capture_point.hpp"
 #include "tui/run.hpp"
 
 namespace podtrace::app {
@@ -26,6 +28,7 @@ struct TuiCli {
     std::string keys;
     std::string snapshot;  // "WxH"
     bool styles = false;
+    CLI::Option* speed = nullptr;  // given at all (--speed 0 included)
 };
 
 // "80x24" -> {80, 24}.
@@ -45,6 +48,17 @@ std::optional<std::pair<int, int>> parse_size(const std::string& s) {
 // Whatever can be wrong with the command line, before anything is read or opened: "" if fine.
 std::string check(const TuiCli& c) {
     const bool files = !c.opt.input.files.empty();
+    if (c.opt.follow) {
+        if (!files) return "--follow reads live pcapng streams: give each with -r [NODE=]PATH";
+        if (c.speed && c.speed->count())
+            return "--speed paces a replay: --follow shows streams as they arrive";
+        if (c.snapshot.empty() &&
+            std::ranges::any_of(c.opt.input.files, [](const std::string& f) {
+                return probes::parse_file_arg(f).path == "-";
+            }))
+            return "-r -: the TUI reads its keys from standard input; give the stream as a FIFO "
+                   "or /dev/fd/N (or use --snapshot)";
+    }
     if (files && (!c.opt.live.live.interfaces.empty() || !c.opt.live.filter_words.empty()))
         return "-r replays capture files: -i and a capture filter are for live capture";
     if (!files && c.opt.speed > 0) return "--speed paces a replay: it needs -r";
@@ -95,10 +109,13 @@ Command add_tui_command(CLI::App& cli) {
         "-r,--read", in.files,
         "replay these capture files (pcap or pcapng; NODE=FILE names the node) instead of "
         "capturing live");
-    sub->add_option("--speed", c->opt.speed,
+    c->speed = sub->add_option("--speed", c->opt.speed,
                     "replay pace: 0 as fast as the files read (default), 1 as recorded, 2 twice "
                     "as fast")
         ->check(CLI::NonNegativeNumber);
+    sub->add_flag("--follow", c->opt.follow,
+                  "-r gives live pcapng streams (a pipe, a FIFO, /dev/fd/N, -), e.g. one "
+                  "`podtrace capture -w -` per node: shown as they arrive, merged in time order");
     add_live_options(sub, c->opt.live);
     sub->add_option("--pods", in.pods_json, "kubectl get pods -A -o json output");
     sub->add_option("--services", in.services_json, "kubectl get svc -A -o json output");
@@ -118,8 +135,8 @@ Command add_tui_command(CLI::App& cli) {
                     "keys pressed first, e.g. '/pod1<Enter><Enter>' (names: <Enter> <Esc> <Up> "
                     "<Down> <Left> <Right> <PgUp> <PgDn> <Home> <End> <Tab> <Backspace> <C-c>)");
     sub->add_option("--snapshot", c->snapshot,
-                    "no terminal: once the files are read, press --keys and print the screen at "
-                    "this size (WxH, e.g. 80x24); needs -r");
+                    "no terminal: once the files are read (--follow: every stream ended), press "
+                    "--keys and print the screen at this size (WxH, e.g. 80x24); needs -r");
     sub->add_flag("--styles", c->styles, "--snapshot: print each cell's style under the text");
     // One value per occurrence (--pods a --pods b), so options never swallow the filter; -r
     // takes several files at once.

@@ -25,8 +25,11 @@
 
 #include "app/capture_input.hpp"
 #include "app/report_text.hpp"
+#include "app/tui_streams.hpp"
 #include "decode/decoder.hpp"
+#include "probes/capture_point.hpp"
 #include "probes/pcapng_writer.hpp"
+#include "probes/pod_view.hpp"
 #include "trace/classify.hpp"
 #include "trace/diagnose.hpp"
 #include "tui/dissect.hpp"
@@ -55,6 +58,21 @@ constexpr auto kRefreshEvery = 500ms;
 constexpr std::int64_t kLiveLagNs = 100'000'000;
 // The Path screen lists at most this many of a flow's most recent packets.
 constexpr std::size_t kDetailPackets = 256;
+// --follow: a sighting waits at most this long (after it arrived) for the other streams to
+// deliver something later before it goes to the tracer without them: a quiet stream delays the
+// others by this much, and what it sends later than that is out of order (the correlator
+// counts it).
+constexpr std::int64_t kFollowLagNs = 250'000'000;
+// ... and no stream holds more sightings than this (memory at high rates).
+constexpr std::size_t kFollowMaxHeld = 65536;
+// A regular file given to --follow is held as `report` holds one (CaptureReader): sightings
+// wait until the file has one `reorder` later, or this many.
+constexpr std::size_t kFileMaxHeld = 4096;
+
+std::int64_t steady_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(Steady::now().time_since_epoch())
+        .count();
+}
 
 // ---- the packet store
 
@@ -128,6 +146,7 @@ struct PointCounts {
     std::array<std::uint64_t, decode::kReasonCount> reasons{};
     std::int32_t live = -1;     // LiveSource interface index
     std::int64_t since_ns = 0;  // live: capturing since
+    std::int32_t stream = -1;   // --follow: the stream it comes in
 };
 
 void count_frame(PointCounts& c, std::int64_t ts, std::uint32_t wirelen, const decode::Decoded& d) {
@@ -236,10 +255,75 @@ HopText split_hop_line(const std::string& line, std::size_t width) {
     return h;
 }
 
+// ---- --follow
+
+// A stream's sightings waiting for the merge, in timestamp order (a late one is inserted where
+// it belongs), with when each arrived. A ring over one vector: no allocation once grown.
+struct Held {
+    trace::Sighting s;
+    std::int64_t arrival_ns;
+};
+class HeldRing {
+public:
+    bool empty() const { return size_ == 0; }
+    std::size_t size() const { return size_; }
+    const Held& front() const { return ring_[head_]; }
+    void pop() {
+        head_ = (head_ + 1) & (ring_.size() - 1);
+        --size_;
+    }
+    void push(const trace::Sighting& s, std::int64_t arrival) {
+        if (size_ == ring_.size()) grow();
+        const std::size_t mask = ring_.size() - 1;
+        std::size_t i = size_++;
+        for (; i > 0 && ring_[(head_ + i - 1) & mask].s.ts_ns > s.ts_ns; --i)
+            ring_[(head_ + i) & mask] = ring_[(head_ + i - 1) & mask];
+        ring_[(head_ + i) & mask] = {s, arrival};
+    }
+
+private:
+    void grow() {
+        std::vector<Held> bigger(ring_.empty() ? 256 : ring_.size() * 2);
+        for (std::size_t i = 0; i < size_; ++i) bigger[i] = ring_[(head_ + i) & (ring_.size() - 1)];
+        ring_.swap(bigger);
+        head_ = 0;
+    }
+    std::vector<Held> ring_;
+    std::size_t head_ = 0, size_ = 0;
+};
+
+struct FollowStream {
+    probes::FileArg spec;
+    bool can_stall = true;  // not a regular file
+    LiveStreams::Info info;
+    std::string node;  // "" until NODE= or its header says
+    std::string facts, facts_error;
+    std::vector<std::uint32_t> points;  // per interface of the stream: index into points
+    HeldRing held;
+    std::int64_t newest = INT64_MIN;  // capture time
+    std::int64_t first_ns = INT64_MAX, last_ns = INT64_MIN;
+    bool over = false;  // ended (or failed, or stopped) and every frame taken
+
+    std::string label() const { return node.empty() ? spec.path : node; }
+};
+
+bool final_state(LiveStreams::State s) {
+    return s == LiveStreams::State::ended || s == LiveStreams::State::failed ||
+           s == LiveStreams::State::stopped;
+}
+
 }  // namespace
 
 struct TuiEngine::Impl {
-    enum class Phase : std::uint8_t { starting, aligning, reading, ended, capturing, stopped };
+    enum class Phase : std::uint8_t {
+        starting,
+        aligning,
+        reading,
+        ended,
+        capturing,
+        following,
+        stopped
+    };
 
     explicit Impl(const TuiOptions& o)
         : opt(o), data(std::make_unique<ReportData>(tracer_options(o))), store(o.keep_bytes) {}
@@ -251,9 +335,16 @@ struct TuiEngine::Impl {
     }
 
     bool open(std::ostream& err);
+    bool open_follow(std::ostream& err);
     void run();
     void run_files();
     void run_live();
+    void run_follow();
+    void learn_stream(std::size_t i);
+    void follow_frame(std::size_t i, const LiveStreams::Item& it);
+    FollowStream* follow_next(std::int64_t now);
+    void end_stream(FollowStream& fs);
+    std::string follow_state() const;
 
     // All below under `mu`.
     PointCounts& point(trace::PointId at);
@@ -287,6 +378,11 @@ struct TuiEngine::Impl {
     std::vector<probes::InterfaceStats> live_stats;
     std::vector<std::int64_t> offset;  // files: clock offset by node id
     std::string live_error;            // why discovery gave no node facts
+    std::vector<std::string> pod_note;  // live inside a pod: what eth0 can and cannot show
+    std::unique_ptr<LiveStreams> streams;  // --follow
+    std::vector<FollowStream> follow;
+    std::vector<LiveStreams::Item> items;  // reused per take
+    std::int64_t released_ts = INT64_MIN, released_at = 0;  // newest sighting traced, when
 
     PacketStore store;
     std::vector<trace::Sighting> kept_sightings;  // ring, kKeptSightings
@@ -323,6 +419,7 @@ struct TuiEngine::Impl {
 bool TuiEngine::Impl::open(std::ostream& err) {
     data->tracer.observe([this](const trace::Path& p, const trace::Classification&,
                                 trace::FlowTable::Added a) { on_path(p, a); });
+    if (opt.follow) return open_follow(err);
     if (!opt.input.files.empty()) {
         reader = std::make_unique<CaptureReader>(opt.input, *data, "tui");
         reader->on_frame([this](const probes::Frame& f, const decode::Decoded& d,
@@ -337,6 +434,10 @@ bool TuiEngine::Impl::open(std::ostream& err) {
     data->tracer.topology().set_inventory(&data->inventory);
     // As `capture`: discovery before the handles open (no queue builds up) and before --user.
     const std::string facts = node_facts_json();
+    if (auto pod = probes::detect_pod_view(); pod && *pod) {
+        std::istringstream lines(probes::pod_view_note(**pod));
+        for (std::string l; std::getline(lines, l);) pod_note.push_back(l);
+    }
     auto src = open_live(opt.live);
     if (!src) {
         err << "podtrace: tui: " << src.error() << '\n';
@@ -361,7 +462,9 @@ bool TuiEngine::Impl::open(std::ostream& err) {
 // ---- ingestion
 
 void TuiEngine::Impl::run() {
-    if (reader)
+    if (streams)
+        run_follow();
+    else if (reader)
         run_files();
     else
         run_live();
@@ -520,6 +623,247 @@ void TuiEngine::Impl::run_live() {
     refresh(true);
 }
 
+// ---- --follow
+
+bool TuiEngine::Impl::open_follow(std::ostream& err) {
+    if (opt.input.files.empty()) {
+        err << "podtrace: tui: --follow needs -r [NODE=]PATH, one per stream\n";
+        return false;
+    }
+    if (!load_inventory(opt.input, data->inventory, "tui", err)) return false;
+    data->tracer.topology().set_inventory(&data->inventory);
+    std::vector<std::string> paths;
+    follow.resize(opt.input.files.size());
+    for (std::size_t i = 0; i < follow.size(); ++i) {
+        follow[i].spec = probes::parse_file_arg(opt.input.files[i]);
+        // NODE= or the file's stem, until its header names it (as CaptureReader names them).
+        follow[i].node = probes::capture_point(follow[i].spec, "", "").node;
+        paths.push_back(follow[i].spec.path);
+    }
+    auto s = LiveStreams::open(paths);
+    if (!s) {
+        err << "podtrace: tui: " << s.error() << '\n';
+        return false;
+    }
+    streams = std::move(*s);
+    for (std::size_t i = 0; i < follow.size(); ++i) follow[i].can_stall = streams->can_stall(i);
+    live_decoder = decode::Decoder(opt.input.ports);
+    learn_stream(0);  // the source line
+    return true;
+}
+
+// What a stream's header and interfaces said, once they say it (or say more).
+void TuiEngine::Impl::learn_stream(std::size_t i) {
+    FollowStream& fs = follow[i];
+    const LiveStreams::Info& in = fs.info;
+    if (const std::string node = probes::capture_point(fs.spec, in.node, "").node; !node.empty())
+        fs.node = node;
+    if (!in.facts.empty() && in.facts != fs.facts && !fs.node.empty()) {
+        fs.facts = in.facts;
+        if (auto f = trace::parse_node_facts(fs.facts); !f) {
+            fs.facts_error = f.error();
+        } else {
+            const std::uint16_t node = data->names.intern(fs.node);
+            if (addresses.size() <= node) addresses.resize(node + 1);
+            addresses[node] = node_addresses(*f);
+            data->tracer.topology().set_facts(node, std::move(*f));
+            fs.facts_error.clear();
+        }
+    }
+    // Interfaces count from when they are declared, as a file's do once read.
+    while (fs.points.size() < in.interfaces.size()) {
+        const LiveStreams::Interface& f = in.interfaces[fs.points.size()];
+        const auto at = probes::capture_point(fs.spec, f.node, f.name);
+        PointCounts& c = point(trace::make_point(data->names, at.node, at.interface));
+        c.stream = static_cast<std::int32_t>(i);
+        fs.points.push_back(static_cast<std::uint32_t>(&c - points.data()));
+    }
+    std::vector<std::string_view> nodes;
+    for (const FollowStream& f : follow)
+        if (!f.node.empty() && std::ranges::find(nodes, f.node) == nodes.end())
+            nodes.push_back(f.node);
+    source = std::to_string(follow.size()) + (follow.size() == 1 ? " stream, " : " streams, ") +
+             std::to_string(nodes.size()) + (nodes.size() == 1 ? " node" : " nodes");
+}
+
+void TuiEngine::Impl::follow_frame(std::size_t i, const LiveStreams::Item& it) {
+    FollowStream& fs = follow[i];
+    const probes::Frame& f = it.frame;
+    // Declared after the info() of this round: the reader published it before this frame.
+    if (f.interface >= fs.points.size() && streams->info(i, fs.info)) learn_stream(i);
+    if (f.interface >= fs.points.size()) {  // never declared
+        const auto at = probes::capture_point(fs.spec, fs.node, "");
+        PointCounts& c = point(trace::make_point(data->names, at.node, at.interface));
+        c.stream = static_cast<std::int32_t>(i);
+        fs.points.resize(f.interface + 1, static_cast<std::uint32_t>(&c - points.data()));
+    }
+    PointCounts& c = points[fs.points[f.interface]];
+    const trace::PointId at = c.at;
+    live_decoder.decode(f, live_decoded);
+    ++frames;
+    newest = std::max(newest, f.ts_ns);
+    fs.newest = std::max(fs.newest, f.ts_ns);
+    fs.first_ns = std::min(fs.first_ns, f.ts_ns);
+    fs.last_ns = std::max(fs.last_ns, f.ts_ns);
+    count_frame(c, f.ts_ns, f.wirelen, live_decoded);
+    if (!trace::sightable(live_decoded)) return;
+    trace::Sighting s = trace::make_sighting(live_decoded, at);
+    s.ref = store.put(f, at);
+    infer_direction(s, addresses);
+    fs.held.push(s, it.arrival_ns);
+}
+
+// The stream whose oldest held sighting goes to the tracer next, or nullptr for now: the oldest
+// of all, once no other stream can still deliver an older one. A stream can, unless it holds a
+// sighting, is over, or is live and has kept the oldest waiting longer than the lag. A regular
+// file (never quiet) is waited for, and holds its sightings as `report` does, so files merge as
+// they do there.
+FollowStream* TuiEngine::Impl::follow_next(std::int64_t now) {
+    const std::int64_t reorder = static_cast<std::int64_t>(opt.input.reorder_s * 1e9);
+    FollowStream* best = nullptr;
+    for (FollowStream& fs : follow)
+        if (!fs.held.empty() && (!best || fs.held.front().s.ts_ns < best->held.front().s.ts_ns))
+            best = &fs;
+    if (!best) return nullptr;
+    const bool late =
+        now - best->held.front().arrival_ns >= kFollowLagNs || best->held.size() >= kFollowMaxHeld;
+    for (const FollowStream& fs : follow) {
+        if (fs.over) continue;
+        if (!fs.can_stall) {
+            if (fs.held.empty() || (fs.newest - fs.held.front().s.ts_ns < reorder &&
+                                    fs.held.size() < kFileMaxHeld))
+                return nullptr;
+        } else if (fs.held.empty() && !late) {
+            return nullptr;
+        }
+    }
+    return best;
+}
+
+// A stream is over: what its capture covered, widened as far as its statistics say (as
+// CaptureReader::finish does for a file).
+void TuiEngine::Impl::end_stream(FollowStream& fs) {
+    fs.over = true;
+    if (fs.first_ns > fs.last_ns) return;
+    for (std::size_t k = 0; k < fs.points.size() && k < fs.info.interfaces.size(); ++k) {
+        const LiveStreams::Interface& isb = fs.info.interfaces[k];
+        std::int64_t from = fs.first_ns, to = fs.last_ns;
+        if (!isb.capture_end_ns || *isb.capture_end_ns >= fs.last_ns) {
+            if (isb.capture_start_ns) from = std::min(from, *isb.capture_start_ns);
+            if (isb.capture_end_ns) to = std::max(to, *isb.capture_end_ns);
+        }
+        data->tracer.topology().cover(points[fs.points[k]].at, from, to);
+    }
+}
+
+void TuiEngine::Impl::run_follow() {
+    streams->start();
+    // Regular files never wait for a writer: their headers and first interfaces are learnt in
+    // the order given, so that names and capture points are numbered as in a replay, whatever
+    // thread reads first.
+    for (bool ready = false; !ready && !stopping;) {
+        ready = true;
+        for (std::size_t i = 0; i < follow.size(); ++i) {
+            if (follow[i].can_stall) continue;
+            streams->info(i, follow[i].info);  // unlocked: snapshot() reads none of it yet
+            if (follow[i].info.frames == 0 && !final_state(follow[i].info.state)) ready = false;
+        }
+        if (!ready) streams->wait(Steady::now() + 100ms);
+    }
+    std::unique_lock lk(mu);
+    for (std::size_t i = 0; i < follow.size(); ++i)
+        if (!follow[i].can_stall) learn_stream(i);
+    phase = Phase::following;
+    int n = 0;
+    auto batch = Steady::now();
+    while (!stopping) {
+        bool busy = false;
+        bool all_over = true;
+        for (std::size_t i = 0; i < follow.size(); ++i) {
+            FollowStream& fs = follow[i];
+            if (fs.over) continue;
+            // The state before the frames: a stream that said "ended" has pushed its last.
+            if (streams->info(i, fs.info)) learn_stream(i);
+            const bool last = final_state(fs.info.state);
+            streams->take(i, kBatch, items);
+            for (const LiveStreams::Item& it : items) follow_frame(i, it);
+            streams->release(i);
+            busy |= !items.empty();
+            n += static_cast<int>(items.size());
+            if (last && items.empty()) end_stream(fs);
+            all_over &= fs.over;
+        }
+        const std::int64_t now = steady_ns();
+        while (FollowStream* fs = follow_next(now)) {
+            const trace::Sighting& s = fs->held.front().s;
+            released_ts = std::max(released_ts, s.ts_ns);
+            released_at = now;
+            data->tracer.add(s);
+            ++data->sightings;
+            fs->held.pop();
+            busy = true;
+            if (++n >= kBatch) {
+                let_ui_in(lk);
+                n = 0;
+                batch = Steady::now();
+            }
+        }
+        if (all_over && std::ranges::all_of(follow, [](auto& f) { return f.held.empty(); }))
+            break;
+        if (busy) {
+            if (n >= kBatch || Steady::now() - batch >= kBatchTime) {
+                let_ui_in(lk);
+                n = 0;
+                batch = Steady::now();
+            }
+            continue;
+        }
+        // Nothing to do until a frame arrives or the oldest held sighting has waited long
+        // enough. Quiet everywhere: capture time moves on as time passes, less the lag.
+        std::int64_t wake = now + 100'000'000;
+        bool holding = false;
+        for (const FollowStream& fs : follow) {
+            if (fs.held.empty()) continue;
+            holding = true;
+            wake = std::min(wake, fs.held.front().arrival_ns + kFollowLagNs);
+        }
+        // (Not while a regular file is being read: it is never quiet, only slow.)
+        const bool live = std::ranges::all_of(follow, [](auto& f) { return f.over || f.can_stall; });
+        if (!holding && live && released_ts != INT64_MIN) {
+            const std::int64_t quiet = released_ts + (now - released_at) - kFollowLagNs;
+            if (quiet > released_ts && quiet > advanced) {
+                advanced = quiet;
+                data->tracer.advance(quiet);
+            }
+        }
+        refresh(false);
+        lk.unlock();
+        streams->wait(Steady::time_point(std::chrono::nanoseconds(wake)));
+        lk.lock();
+        n = 0;
+        batch = Steady::now();
+    }
+    data->tracer.finish();
+    phase = stopping ? Phase::stopped : Phase::ended;
+    refresh(true);
+    lk.unlock();
+    streams->stop();  // the readers are done or stopping: joined before done()
+    streams->join();
+    lk.lock();
+    for (std::size_t i = 0; i < follow.size(); ++i) streams->info(i, follow[i].info);
+}
+
+std::string TuiEngine::Impl::follow_state() const {
+    std::string out;
+    for (const FollowStream& fs : follow) {
+        const LiveStreams::State st = fs.info.state;
+        if (st == LiveStreams::State::reading) continue;
+        if (phase == Phase::ended && st == LiveStreams::State::ended) continue;
+        out += ", " + fs.label() + ' ' + state_name(st);
+    }
+    return (phase == Phase::ended ? "end of streams" : "following") + out;
+}
+
 // ---- what the ingest thread keeps
 
 PointCounts& TuiEngine::Impl::point(trace::PointId at) {
@@ -610,6 +954,9 @@ void TuiEngine::Impl::refresh(bool force) {
     refreshed_paths = table.stats().paths;
 
     trace::Topology& topo = data->tracer.topology();
+    for (const FollowStream& fs : follow)  // a stream covers all its interfaces while it runs
+        if (fs.first_ns <= fs.last_ns)
+            for (std::uint32_t p : fs.points) topo.cover(points[p].at, fs.first_ns, fs.last_ns);
     if (live)
         for (const PointCounts& c : points)
             if (c.live >= 0 && static_cast<std::size_t>(c.live) < live_stats.size() &&
@@ -842,6 +1189,12 @@ void TuiEngine::Impl::fill_interfaces(std::vector<tui::InterfaceRow>& out) {
             r.kernel_drops = s.kernel_drops;
             r.queue_drops = s.queue_drops;
         }
+        if (c.stream >= 0) {
+            const LiveStreams::State st = follow[c.stream].info.state;
+            r.state = st == LiveStreams::State::reading || st == LiveStreams::State::waiting
+                          ? "capturing"
+                          : state_name(st);
+        }
         r.packets = c.packets;
         r.bytes = c.bytes;
         // Over the last full second of capture time: the one before `newest`'s.
@@ -861,6 +1214,29 @@ void TuiEngine::Impl::fill_notes(std::vector<std::string>& out) {
     out.clear();
     if (!failure.empty()) out.push_back(failure);
     if (!live_error.empty()) out.push_back(live_error);
+    out.insert(out.end(), pod_note.begin(), pod_note.end());
+    if (streams) {
+        if (follow.size() > 1)
+            out.push_back("clock offsets: not estimated live (each node's timestamps as captured)");
+        if (const std::uint64_t late = data->tracer.correlation().out_of_order)
+            out.push_back("merge: " + std::to_string(late) +
+                          " sightings came after later ones (a stream more than 250 ms behind "
+                          "the others): joined all the same where their packet was in flight");
+        for (const FollowStream& fs : follow) {
+            const LiveStreams::Info& in = fs.info;
+            std::string n = "stream " + fs.label();
+            if (fs.label() != fs.spec.path) n += " (" + fs.spec.path + ')';
+            n += ": ";
+            n += in.state == LiveStreams::State::waiting ? "waiting for its header"
+                                                         : state_name(in.state);
+            n += ", " + std::to_string(in.frames) + (in.frames == 1 ? " frame, " : " frames, ") +
+                 std::to_string(in.bytes) + " bytes";
+            if (!in.error.empty()) n += ": " + in.error;
+            out.push_back(std::move(n));
+            if (!fs.facts_error.empty())
+                out.push_back("stream " + fs.label() + ": node facts unreadable: " + fs.facts_error);
+        }
+    }
     if (!data->clock_note.empty()) out.push_back("clocks: " + data->clock_note);
     if (data->clocks.size() > 1)
         for (const trace::NodeClock& c : data->clocks)
@@ -887,8 +1263,9 @@ std::string TuiEngine::Impl::state_text() const {
             std::snprintf(buf, sizeof buf, "%gx", opt.speed);
             return "replaying " + std::string(buf) + ' ' + p;
         }
-        case Phase::ended: return "end of files";
+        case Phase::ended: return streams ? follow_state() : "end of files";
         case Phase::capturing: return "capturing";
+        case Phase::following: return follow_state();
         case Phase::stopped: return failure.empty() ? "stopped" : failure;
     }
     return "";
@@ -921,6 +1298,7 @@ void TuiEngine::stop() {
     Impl& m = *impl_;
     m.stopping = true;
     if (m.live) m.live->stop();
+    if (m.streams) m.streams->stop();
     m.cv.notify_all();
 }
 

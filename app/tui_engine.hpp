@@ -1,6 +1,7 @@
 #pragma once
-// What feeds `podtrace tui`: capture files replayed through the reader `report` uses, or a live
-// capture, traced on an ingest thread; the UI thread takes snapshots of the state in words.
+// What feeds `podtrace tui`: capture files replayed through the reader `report` uses, a live
+// capture, or live pcapng streams from several nodes (--follow), traced on an ingest thread; the
+// UI thread takes snapshots of the state in words.
 #include <cstddef>
 #include <cstdint>
 #include <expected>
@@ -20,6 +21,9 @@ struct TuiOptions {
     LiveCli live;  // without files
     // Replay pace: 0 as fast as the files read, 1 as recorded, 2 twice as fast...
     double speed = 0;
+    // --follow: each -r [NODE=]PATH is a live pcapng stream (a pipe, a FIFO, /dev/fd/N, "-"),
+    // read as it arrives by its own thread and merged across streams with a short hold-back.
+    bool follow = false;
     std::size_t keep_bytes = std::size_t{64} << 20;  // --keep: the packet store's frame bytes
 };
 

@@ -143,6 +143,46 @@ expect_error "ended before podtrace captured" kubectl podtrace capture --nodes k
 [ ! -e "$work/bad/k8s-w1.pcapng" ] || fail "a failed capture left k8s-w1.pcapng behind"
 no_leftovers "failed capture"
 
+echo "== kubectl podtrace tui: one live view across nodes"
+if command -v tmux >/dev/null; then
+    sock=podtrace-plugin-$$
+    tmx() { tmux -u -L "$sock" -f /dev/null "$@"; }
+    screen() { tmx capture-pane -p -t kt; }
+    # A real terminal: the plugin, the TUI it starts and the kubectl processes under it.
+    tmx new-session -d -s kt -x 132 -y 40 "env PATH=$PATH PODTRACE=$PODTRACE PODTRACE_IMAGE=$PODTRACE_IMAGE \
+        KUBECTL_STANDIN_STATE=$KUBECTL_STANDIN_STATE LANG=C.UTF-8 TERM=screen \
+        kubectl podtrace tui --nodes k8s-w1,k8s-w2 2> $work/tui.err; echo exit=\$? > $work/tui.rc; sleep 30"
+    ok=0
+    for _ in $(seq 1 150); do screen | grep -q "flows" && { ok=1; break; }; sleep 0.2; done
+    [ $ok = 1 ] || fail "tui: no flows table on the screen"
+    "$podtrace" lab traffic cross-node > "$work/traffic5.log" 2>&1
+    # The packets show once their correlation window (2 s) has passed.
+    ok=0
+    for _ in $(seq 1 100); do screen | grep -q "default/pod3" && { ok=1; break; }; sleep 0.2; done
+    [ $ok = 1 ] || { screen; fail "tui: pod1 -> pod3 never appeared live"; }
+    tmx send-keys -t kt '/pod3 icmp' Enter Enter
+    ok=0
+    for _ in $(seq 1 50); do
+        s=$(screen)
+        if grep -q "k8s-w1" <<<"$s" && grep -q "k8s-w2" <<<"$s" && grep -q "cali49778cadcf1" <<<"$s" &&
+            grep -q "calice0906292e2" <<<"$s"; then ok=1; break; fi
+        sleep 0.2
+    done
+    [ $ok = 1 ] || { screen; fail "tui: the path of pod1 -> pod3 does not span both nodes"; }
+    screen | sed -n 1,24p
+    # q goes back a screen, then quits.
+    for _ in $(seq 1 20); do
+        [ -s "$work/tui.rc" ] && break
+        tmx send-keys -t kt q
+        sleep 0.5
+    done
+    grep -q "exit=0" "$work/tui.rc" 2>/dev/null || { cat "$work/tui.err"; fail "tui: plugin exit $(cat "$work/tui.rc" 2>/dev/null)"; }
+    tmx kill-server 2>/dev/null
+    no_leftovers tui
+else
+    echo "skip: tmux is missing"
+fi
+
 echo "== installed as kubectl-podtrace"
 kubectl-podtrace --help | grep -q "kubectl podtrace" || fail "kubectl-podtrace --help"
 

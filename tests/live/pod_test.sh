@@ -103,6 +103,25 @@ wait $cap || fail "capture in k8s-w1: $(cat "$tmp/w1-capture.log")"
 grep -q "default/pod1 172.16.158.1.* -> default/pod2 172.16.158.2" "$tmp/w1-report.txt" ||
   fail "report without --pods does not name pod1 -> pod2: $(grep '^flow' "$tmp/w1-report.txt")"
 
+# The TUI in pod mode says the same on its Interfaces screen (i), in a real terminal.
+if command -v tmux >/dev/null; then
+  sandbox=$(cat /run/podtrace-lab/pod1.sandbox.pid)
+  sock=podtrace-pod-$$
+  tmux -L "$sock" -f /dev/null new-session -d -s pod -x 200 -y 50 \
+    "env TERM=screen LANG=C.UTF-8 nsenter -t $sandbox -u -m -n $podtrace tui; sleep 20"
+  seen=0
+  for _ in $(seq 1 50); do
+    tmux -L "$sock" send-keys -t pod i
+    sleep 0.3
+    if tmux -L "$sock" capture-pane -p -t pod | grep -q "Pod mode: podtrace runs inside pod"; then
+      seen=1; break
+    fi
+  done
+  [ $seen = 1 ] || fail "tui in pod1: no pod-mode note: $(tmux -L "$sock" capture-pane -p -t pod)"
+  tmux -L "$sock" capture-pane -p -t pod | grep -q "eth0" || fail "tui in pod1: eth0 not listed"
+  tmux -L "$sock" kill-server 2>/dev/null
+fi
+
 "$podtrace" lab down >/dev/null 2>&1 || fail "lab down"
 pgrep -f 'podtrace lab pod-sandbox' >/dev/null && fail "lab down left a pod sandbox running"
 [ -d /run/podtrace-lab ] && fail "lab down left /run/podtrace-lab"
