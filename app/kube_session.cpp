@@ -117,54 +117,9 @@ pid_t spawn_inheriting(const std::vector<std::string>& argv, const std::vector<i
 }
 
 KubectlRun run_kubectl(const KubeConfig& k, const std::vector<std::string>& args) {
-    KubectlRun r;
     auto argv = base_argv(k);
     argv.insert(argv.end(), args.begin(), args.end());
-    int out[2], err[2];
-    if (!cloexec_pipe(out)) return r;
-    if (!cloexec_pipe(err)) {
-        ::close(out[0]);
-        ::close(out[1]);
-        return r;
-    }
-    const int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-    const pid_t pid = spawn(argv, devnull, out[1], err[1]);
-    const int spawn_errno = errno;
-    if (devnull >= 0) ::close(devnull);
-    ::close(out[1]);
-    ::close(err[1]);
-    if (pid < 0) {
-        ::close(out[0]);
-        ::close(err[0]);
-        r.err = "cannot run " + k.kubectl + ": " + std::strerror(spawn_errno);
-        return r;
-    }
-    pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
-    std::string* to[2] = {&r.out, &r.err};
-    int open = 2;
-    char buf[65536];
-    while (open > 0) {
-        if (::poll(fds, 2, -1) < 0) {
-            if (errno == EINTR) continue;
-            break;
-        }
-        for (int i = 0; i < 2; ++i) {
-            if (fds[i].fd < 0 || fds[i].revents == 0) continue;
-            const ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
-            if (n > 0) {
-                to[i]->append(buf, static_cast<std::size_t>(n));
-            } else if (n == 0 || errno != EINTR) {
-                ::close(fds[i].fd);
-                fds[i].fd = -1;
-                --open;
-            }
-        }
-    }
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    r.status = exit_code(status);
-    return r;
+    return lab::run(argv);
 }
 
 std::optional<double> parse_duration(const std::string& text) {

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "lab/netns.hpp"
+
 namespace podtrace::app {
 
 struct KubeConfig {
@@ -22,11 +24,9 @@ struct KubeConfig {
     std::string profile = "netadmin";
 };
 
-// Runs kubectl with the config's --context and `args`; standard output and error collected.
-struct KubectlRun {
-    int status = -1;  // exit code; 128+N for signal N; -1 when it could not start
-    std::string out, err;
-};
+// Runs kubectl with the config's --context and `args` to completion (lab/netns.hpp's runner):
+// exit code (128+N for signal N, 127 when it could not start), standard output and error.
+using KubectlRun = lab::Exec;
 KubectlRun run_kubectl(const KubeConfig& k, const std::vector<std::string>& args);
 
 // Starts argv in our process group (it may use the terminal) with our standard streams and
