@@ -2,7 +2,6 @@
 // kubectl-podtrace). Each node's capture runs in a `kubectl debug node/NAME` pod and streams
 // its pcapng back; report and tui then read those streams as they read files.
 #include <fcntl.h>
-#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -23,6 +22,7 @@
 
 #include "app/command.hpp"
 #include "app/kube_session.hpp"
+#include "lab/netns.hpp"
 #include "trace/expect.hpp"
 
 namespace podtrace::app {
@@ -69,36 +69,13 @@ struct Cluster {
     std::vector<std::string> node_list;
 };
 
-std::string self_exe() {
-    char buf[PATH_MAX];
-    const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-    return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : "podtrace";
-}
-
-std::string tail(const std::string& text, int lines) {
-    std::size_t at = text.size();
-    while (at > 0 && text[at - 1] == '\n') --at;
-    std::size_t from = at;
-    for (int i = 0; i < lines && from > 0; ++i) {
-        from = text.rfind('\n', from - 1);
-        if (from == std::string::npos) {
-            from = 0;
-            break;
-        }
-    }
-    std::string t = text.substr(from, at - from);
-    if (!t.empty() && t.front() == '\n') t.erase(0, 1);
-    return t;
-}
-
 bool fetch(const KubeConfig& k, const std::vector<std::string>& args, std::string& out,
            std::ostream& err) {
     const KubectlRun r = run_kubectl(k, args);
     if (r.status != 0) {
         err << "podtrace: kubectl";
         for (const auto& a : args) err << ' ' << a;
-        err << ": " << (r.err.empty() ? "failed (exit " + std::to_string(r.status) + ")" : tail(r.err, 3))
-            << '\n';
+        err << ": " << (r.err.empty() ? "failed (exit " + std::to_string(r.status) + ")" : lab::last_lines(r.err, 3));
         return false;
     }
     out = r.out;
@@ -120,30 +97,16 @@ bool fetch_cluster(const KubeConfig& k, Cluster& c, std::ostream& err) {
     return true;
 }
 
-// Replaced whole or not at all.
-bool write_file(const fs::path& path, const std::string& text, std::ostream& err) {
-    const fs::path tmp = path.string() + ".part";
-    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    bool ok = fd >= 0;
-    for (std::size_t done = 0; ok && done < text.size();) {
-        const ssize_t w = ::write(fd, text.data() + done, text.size() - done);
-        if (w < 0 && errno == EINTR) continue;
-        ok = w > 0;
-        if (ok) done += static_cast<std::size_t>(w);
-    }
-    if (fd >= 0 && ::close(fd) != 0) ok = false;
-    if (ok && ::rename(tmp.c_str(), path.c_str()) != 0) ok = false;
-    if (!ok) {
-        err << "podtrace: cannot write " << path.string() << ": " << std::strerror(errno) << '\n';
-        ::unlink(tmp.c_str());
-    }
-    return ok;
-}
-
 bool save_cluster(const Cluster& c, const fs::path& dir, std::ostream& err) {
-    return write_file(dir / "pods.json", c.pods, err) &&
-           write_file(dir / "services.json", c.services, err) &&
-           write_file(dir / "nodes.json", c.nodes, err);
+    try {
+        lab::replace_file((dir / "pods.json").string(), c.pods);
+        lab::replace_file((dir / "services.json").string(), c.services);
+        lab::replace_file((dir / "nodes.json").string(), c.nodes);
+    } catch (const lab::LabError& e) {
+        err << "podtrace: " << e.what() << '\n';
+        return false;
+    }
+    return true;
 }
 
 bool check_nodes(const Cluster& c, const std::vector<std::string>& nodes, std::ostream& err) {
@@ -157,6 +120,39 @@ bool check_nodes(const Cluster& c, const std::vector<std::string>& nodes, std::o
     return true;
 }
 
+// Where a command's captures and JSON go: DIR (created, kept), or without one a temporary
+// directory removed afterwards.
+class WorkDir {
+public:
+    bool make(const std::string& dir, const char* temp_name, std::ostream& err) {
+        if (!dir.empty()) {
+            std::error_code ec;
+            fs::create_directories(dir, ec);
+            if (ec) err << "podtrace: -o " << dir << ": " << ec.message() << '\n';
+            path_ = dir;
+            return !ec;
+        }
+        std::string tmpl = (fs::temp_directory_path() / temp_name).string() + "-XXXXXX";
+        if (!::mkdtemp(tmpl.data())) {
+            err << "podtrace: cannot make a temporary directory: " << std::strerror(errno) << '\n';
+            return false;
+        }
+        path_ = tmpl;
+        temporary_ = true;
+        return true;
+    }
+    ~WorkDir() {
+        std::error_code ec;
+        if (temporary_) fs::remove_all(path_, ec);
+    }
+    const fs::path& path() const { return path_; }
+    bool temporary() const { return temporary_; }
+
+private:
+    fs::path path_;
+    bool temporary_ = false;
+};
+
 std::vector<std::string> capture_args(const KubeCli& o) {
     std::vector<std::string> a;
     if (o.snaplen >= 0) a.insert(a.end(), {"-s", std::to_string(o.snaplen)});
@@ -165,6 +161,12 @@ std::vector<std::string> capture_args(const KubeCli& o) {
         a.insert(a.end(), o.filter.begin(), o.filter.end());
     }
     return a;
+}
+
+// Runs as kubectl-podtrace too: report and tui are this program, wherever it came from.
+std::string podtrace_exe() {
+    const std::string exe = self_exe();
+    return exe.empty() ? "/proc/self/exe" : exe;
 }
 
 std::string join(const std::vector<std::string>& v, const char* sep) {
@@ -186,7 +188,7 @@ bool wait_ready(NodeCaptures& caps, double timeout_s, const NodeCaptures::Sink& 
             if (!n.ready && (n.status >= 0 || n.err < 0)) {
                 err << "podtrace: " << n.name << ": kubectl debug ended before podtrace captured"
                     << (n.status >= 0 ? " (exit " + std::to_string(n.status) + ")" : "") << ":\n"
-                    << tail(n.err_text, 5) << '\n';
+                    << lab::last_lines(n.err_text, 5);
                 return false;
             }
             all &= n.ready;
@@ -201,8 +203,7 @@ bool wait_ready(NodeCaptures& caps, double timeout_s, const NodeCaptures::Sink& 
                 if (!n.ready)
                     err << "podtrace: " << n.name << ": podtrace did not start capturing within "
                         << timeout_s << " s (image pull? admission? see --ready-timeout)"
-                        << (n.err_text.empty() ? "" : "; kubectl said:\n" + tail(n.err_text, 5))
-                        << '\n';
+                        << (n.err_text.empty() ? "\n" : "; kubectl said:\n" + lab::last_lines(n.err_text, 5));
             return false;
         }
     }
@@ -292,7 +293,7 @@ bool capture_into(const KubeCli& o, const std::vector<std::string>& nodes, const
         const std::size_t i = index(n);
         if (ok && (n.bytes == 0 || (n.status != 0 && !n.out_done))) {
             err << "podtrace: " << n.name << ": no complete capture (kubectl exit " << n.status
-                << ")\n" << tail(n.err_text, 3) << '\n';
+                << ")\n" << lab::last_lines(n.err_text, 3);
             ok = false;
         }
         if (::close(fds[i]) != 0) ok = false;
@@ -348,13 +349,8 @@ int run_capture(KubeCli& o, std::ostream& err) {
     if (!d) return 2;
     Cluster c;
     if (!fetch_cluster(o.kube, c, err) || !check_nodes(c, o.nodes, err)) return 2;
-    std::error_code ec;
-    fs::create_directories(o.dir, ec);
-    if (ec) {
-        err << "podtrace: -o " << o.dir << ": " << ec.message() << '\n';
-        return 2;
-    }
-    if (!save_cluster(c, o.dir, err)) return 2;
+    WorkDir dir;
+    if (!dir.make(o.dir, "", err) || !save_cluster(c, dir.path(), err)) return 2;
     std::vector<fs::path> files;
     const std::string announce = "podtrace: capturing on " + join(o.nodes, ", ") + " " +
                                  duration_text(*d) + " into " + o.dir + "\n";
@@ -417,33 +413,9 @@ int run_trace(KubeCli& o, std::ostream& err) {
     std::vector<std::string> nodes{a->node};
     if (b->node != a->node) nodes.push_back(b->node);
 
-    // Without -o the captures live in a temporary directory, removed afterwards.
-    fs::path dir = o.dir;
-    bool temporary = dir.empty();
-    if (temporary) {
-        std::string tmpl = (fs::temp_directory_path() / "podtrace-trace-XXXXXX").string();
-        if (!::mkdtemp(tmpl.data())) {
-            err << "podtrace: cannot make a temporary directory: " << std::strerror(errno) << '\n';
-            return 2;
-        }
-        dir = tmpl;
-    } else {
-        std::error_code ec;
-        fs::create_directories(dir, ec);
-        if (ec) {
-            err << "podtrace: -o " << o.dir << ": " << ec.message() << '\n';
-            return 2;
-        }
-    }
-    struct Remove {
-        fs::path dir;
-        bool on;
-        ~Remove() {
-            std::error_code ec;
-            if (on) fs::remove_all(dir, ec);
-        }
-    } remove{dir, temporary};
-
+    WorkDir work;  // without -o the captures are removed afterwards
+    if (!work.make(o.dir, "podtrace-trace", err)) return 2;
+    const fs::path& dir = work.path();
     const std::string pa = a->ns + "/" + a->name, pb = b->ns + "/" + b->name;
     if (!save_cluster(c, dir, err)) return 2;
     std::vector<fs::path> files;
@@ -452,7 +424,7 @@ int run_trace(KubeCli& o, std::ostream& err) {
                                  ": reproduce the problem now (Ctrl-C stops early)\n";
     if (!capture_into(o, nodes, dir, *d, announce, files, err)) return 2;
 
-    std::vector<std::string> argv{self_exe(), "report", "--pods", (dir / "pods.json").string(),
+    std::vector<std::string> argv{podtrace_exe(), "report", "--pods", (dir / "pods.json").string(),
                                   "--services", (dir / "services.json").string(), "--nodes",
                                   (dir / "nodes.json").string(), "--between", pa, pb,
                                   "--format", o.format};
@@ -465,7 +437,7 @@ int run_trace(KubeCli& o, std::ostream& err) {
         return 2;
     }
     const int rc = wait_child(pid);
-    if (!temporary) err << "podtrace: captures kept in " << dir.string() << '\n';
+    if (!work.temporary()) err << "podtrace: captures kept in " << dir.string() << '\n';
     return rc;
 }
 
@@ -479,19 +451,9 @@ int run_tui(KubeCli& o, std::ostream& err) {
         return 2;
     }
     if (!check_nodes(c, o.nodes, err)) return 2;
-    std::string tmpl = (fs::temp_directory_path() / "podtrace-tui-XXXXXX").string();
-    if (!::mkdtemp(tmpl.data())) {
-        err << "podtrace: cannot make a temporary directory: " << std::strerror(errno) << '\n';
-        return 2;
-    }
-    const fs::path dir = tmpl;
-    struct Remove {
-        fs::path dir;
-        ~Remove() {
-            std::error_code ec;
-            fs::remove_all(dir, ec);
-        }
-    } remove{dir};
+    WorkDir work;
+    if (!work.make("", "podtrace-tui", err)) return 2;
+    const fs::path& dir = work.path();
     if (!save_cluster(c, dir, err)) return 2;
 
     NodeCaptures caps(o.kube, capture_args(o));
@@ -501,7 +463,7 @@ int run_tui(KubeCli& o, std::ostream& err) {
     if (!caps.start(o.nodes, err) || !wait_ready(caps, o.ready_timeout_s, {}, quiet, err))
         return 2;
 
-    std::vector<std::string> argv{self_exe(), "tui", "--follow", "--pods",
+    std::vector<std::string> argv{podtrace_exe(), "tui", "--follow", "--pods",
                                   (dir / "pods.json").string(), "--services",
                                   (dir / "services.json").string(), "--nodes",
                                   (dir / "nodes.json").string()};
@@ -543,7 +505,7 @@ int run_tui(KubeCli& o, std::ostream& err) {
     for (std::size_t i = 0; i < before_exit.size(); ++i)
         if (const auto& n = caps.nodes()[i]; before_exit[i] > 0)
             err << "podtrace: " << n.name << ": the capture ended while the TUI ran (kubectl exit "
-                << before_exit[i] << "):\n" << tail(n.err_text, 3) << '\n';
+                << before_exit[i] << "):\n" << lab::last_lines(n.err_text, 3);
     return rc;
 }
 

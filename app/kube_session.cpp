@@ -80,12 +80,6 @@ pid_t spawn(const std::vector<std::string>& argv, int in, int out, int err, bool
     return pid;
 }
 
-int exit_code(int status) {
-    if (WIFEXITED(status)) return WEXITSTATUS(status);
-    if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-    return -1;
-}
-
 std::vector<std::string> base_argv(const KubeConfig& k) {
     std::vector<std::string> argv{k.kubectl};
     if (!k.context.empty()) argv.push_back("--context=" + k.context);
@@ -98,16 +92,6 @@ std::string new_session_id() {
     std::string id = "podtrace-";
     for (int i = 0; i < 10; ++i) id += hex[rd() & 15];
     return id;
-}
-
-void write_all(int fd, const char* p, std::size_t n) {
-    while (n > 0) {
-        const ssize_t w = ::write(fd, p, n);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) return;  // kubectl went away: its exit says why
-        p += w;
-        n -= static_cast<std::size_t>(w);
-    }
 }
 
 }  // namespace
@@ -192,7 +176,7 @@ bool NodeCaptures::start(const std::vector<std::string>& nodes, std::ostream& er
         }
         // The start line: data on standard input reaches the container only through the
         // attach, so once podtrace reads it, its output reaches us too.
-        write_all(n.in, "start\n", 6);
+        (void)lab::write_all(n.in, "start\n");  // a kubectl that died: its exit says why
         nodes_.push_back(std::move(n));
     }
     return true;
@@ -259,7 +243,7 @@ bool NodeCaptures::reap() {
         int status = 0;
         const pid_t r = ::waitpid(n.kubectl, &status, WNOHANG);
         if (r == n.kubectl) {
-            n.status = exit_code(status);
+            n.status = lab::exit_code(status);
             n.kubectl = -1;
         } else {
             all = false;
@@ -271,7 +255,7 @@ bool NodeCaptures::reap() {
 void NodeCaptures::stop() {
     for (Node& n : nodes_) {
         if (n.in < 0) continue;
-        write_all(n.in, "stop\n", 5);
+        (void)lab::write_all(n.in, "stop\n");
         close_fd(n.in);
     }
 }
@@ -284,7 +268,7 @@ void NodeCaptures::kill_all() {
         int status = 0;
         while (::waitpid(n.kubectl, &status, 0) < 0 && errno == EINTR) {
         }
-        n.status = exit_code(status);
+        n.status = lab::exit_code(status);
         n.kubectl = -1;
     }
 }

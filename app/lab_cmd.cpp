@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <climits>
 #include <iostream>
 #include <memory>
 
@@ -25,13 +24,12 @@ using namespace podtrace::lab;
 std::atomic<bool> g_stop{false};
 extern "C" void stop_daemon(int) { g_stop = true; }
 
-std::string self_exe() {
-    char buf[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
-    if (n <= 0) throw LabError("cannot find this program's path (/proc/self/exe)");
-    return std::string(buf, static_cast<std::size_t>(n));
+// The daemons `lab up` starts are this program.
+std::string podtrace_exe() {
+    std::string exe = self_exe();
+    if (exe.empty()) throw LabError("cannot find this program's path (/proc/self/exe)");
+    return exe;
 }
-
 int fail(const std::exception& e) {
     std::string what = e.what();
     while (!what.empty() && what.back() == '\n') what.pop_back();
@@ -101,7 +99,7 @@ Command add_lab_command(CLI::App& cli) {
     auto run = [=]() -> int {
         try {
             if (up_cmd->parsed()) {
-                up(*parse_mode(opt->mode), self_exe(), std::cout);
+                up(*parse_mode(opt->mode), podtrace_exe(), std::cout);
                 return 0;
             }
             if (down_cmd->parsed()) {
@@ -122,7 +120,7 @@ Command add_lab_command(CLI::App& cli) {
             }
             if (record_cmd->parsed()) {
                 if (geteuid() != 0) throw LabError("the lab needs root: run it with sudo");
-                auto rec = record(opt->dir, self_exe(), opt->scenarios, std::cout);
+                auto rec = record(opt->dir, podtrace_exe(), opt->scenarios, std::cout);
                 for (const auto& f : rec.files) std::cout << "wrote " << f << '\n';
                 print_results(rec.scenarios, std::cout);
                 return scenario_exit(rec.scenarios);

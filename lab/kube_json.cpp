@@ -333,48 +333,6 @@ json node_item(Mode m, const NodeSpec& n, const std::map<std::string, std::strin
             {"status", std::move(status)}};
 }
 
-[[noreturn]] void fail(const std::string& path, const std::string& what, int err) {
-    throw LabError("cannot write " + path + ": " + what + ": " + std::strerror(err));
-}
-
-bool write_all(int fd, std::string_view text) {
-    for (std::size_t done = 0; done < text.size();) {
-        const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return false;
-        }
-        done += static_cast<std::size_t>(n);
-    }
-    return true;
-}
-
-// Writes a temporary file beside `path` and renames it over `path`, so a reader (or a crash)
-// sees the old file or the new one, never a part.
-void replace_file(const std::filesystem::path& path, std::string_view text) {
-    const std::filesystem::path tmp =
-        path.parent_path() /
-        ("." + path.filename().string() + ".tmp." + std::to_string(::getpid()));
-    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-    if (fd < 0) fail(path, "creating " + tmp.string(), errno);
-    const char* step = nullptr;  // the first step that failed, with its errno
-    int err = 0;
-    auto failed = [&](const char* s) {
-        step = s;
-        err = errno;
-    };
-    if (!write_all(fd, text))
-        failed("write");
-    else if (::fsync(fd) != 0)  // the data must be on disk before the name points at it
-        failed("fsync");
-    if (::close(fd) != 0 && !step) failed("close");
-    if (!step && ::rename(tmp.c_str(), path.c_str()) != 0) failed("rename");
-    if (step) {
-        ::unlink(tmp.c_str());
-        fail(path, step, err);
-    }
-}
-
 }  // namespace
 
 std::string pods_json() {
@@ -427,7 +385,7 @@ void write_kube_json(const std::string& dir, Mode m,
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
     if (ec) throw LabError("cannot create directory " + dir + ": " + ec.message());
-    for (const auto& [name, text] : files) replace_file(std::filesystem::path(dir) / name, text);
+    for (const auto& [name, text] : files) replace_file((std::filesystem::path(dir) / name).string(), text);
 }
 
 }  // namespace podtrace::lab

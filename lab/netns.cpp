@@ -13,6 +13,8 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <sstream>
+#include <filesystem>
 
 extern char** environ;
 
@@ -31,12 +33,6 @@ std::vector<char*> c_argv(const std::vector<std::string>& argv) {
     for (const auto& a : argv) v.push_back(const_cast<char*>(a.c_str()));
     v.push_back(nullptr);
     return v;
-}
-
-int exit_code(int wstatus) {
-    if (WIFEXITED(wstatus)) return WEXITSTATUS(wstatus);
-    if (WIFSIGNALED(wstatus)) return 128 + WTERMSIG(wstatus);
-    return -1;
 }
 
 std::string netns_path(const std::string& netns) { return "/run/netns/" + netns; }
@@ -78,6 +74,64 @@ std::string command_line(const std::vector<std::string>& argv) {
         s += '\'';
     }
     return s;
+}
+
+int exit_code(int wstatus) {
+    if (WIFEXITED(wstatus)) return WEXITSTATUS(wstatus);
+    if (WIFSIGNALED(wstatus)) return 128 + WTERMSIG(wstatus);
+    return -1;
+}
+
+std::string last_lines(const std::string& text, int n) {
+    std::vector<std::string> lines;
+    std::istringstream in(text);
+    for (std::string l; std::getline(in, l);)
+        if (!l.empty()) lines.push_back(l);
+    std::string out;
+    for (std::size_t i = lines.size() > static_cast<std::size_t>(n) ? lines.size() - n : 0;
+         i < lines.size(); ++i)
+        out += lines[i] + "\n";
+    return out.empty() ? "(no output)\n" : out;
+}
+
+bool write_all(int fd, std::string_view text) {
+    for (std::size_t done = 0; done < text.size();) {
+        const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return false;
+        }
+        done += static_cast<std::size_t>(n);
+    }
+    return true;
+}
+
+void replace_file(const std::string& target, std::string_view text) {
+    const std::filesystem::path path = target;
+    const std::filesystem::path tmp =
+        path.parent_path() /
+        ("." + path.filename().string() + ".tmp." + std::to_string(::getpid()));
+    auto fail = [&](const std::string& what, int err) {
+        throw LabError("cannot write " + target + ": " + what + ": " + std::strerror(err));
+    };
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd < 0) fail("creating " + tmp.string(), errno);
+    const char* step = nullptr;  // the first step that failed, with its errno
+    int err = 0;
+    auto failed = [&](const char* s) {
+        step = s;
+        err = errno;
+    };
+    if (!write_all(fd, text))
+        failed("write");
+    else if (::fsync(fd) != 0)  // the data must be on disk before the name points at it
+        failed("fsync");
+    if (::close(fd) != 0 && !step) failed("close");
+    if (!step && ::rename(tmp.c_str(), path.c_str()) != 0) failed("rename");
+    if (step) {
+        ::unlink(tmp.c_str());
+        fail(step, err);
+    }
 }
 
 Exec run(const std::vector<std::string>& argv_in, const std::string& netns) {

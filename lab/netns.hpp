@@ -7,6 +7,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -51,6 +52,16 @@ struct Exec {
 Exec run(const std::vector<std::string>& argv, const std::string& netns = {});
 // run() that throws LabError with the command line and its stderr unless it exits 0.
 std::string must(const std::vector<std::string>& argv, const std::string& netns = {});
+// A waitpid() status as a shell gives it: the exit code, 128 + N for signal N, -1 otherwise.
+int exit_code(int wstatus);
+// The last n non-empty lines of a program's output, for an error message; ends with a newline
+// ("(no output)\n" when there are none).
+std::string last_lines(const std::string& text, int n);
+// Writes all of `text` (retrying short writes and EINTR); false on an error, errno set.
+bool write_all(int fd, std::string_view text);
+// Writes a temporary file beside `path`, fsyncs it and renames it over `path`: a reader (or a
+// crash) sees the old file or the new one, never a part. Throws LabError naming the path.
+void replace_file(const std::string& path, std::string_view text);
 
 // Enters the named network namespace for the calling thread only and returns on destruction.
 // Sockets opened meanwhile stay in that namespace.

@@ -28,19 +28,6 @@ std::string slurp(const fs::path& p) {
     return o.str();
 }
 
-// The last n lines of a log, for an error message or a progress line; ends with a newline.
-std::string last_lines(const std::string& text, int n) {
-    std::vector<std::string> lines;
-    std::istringstream in(text);
-    for (std::string l; std::getline(in, l);)
-        if (!l.empty()) lines.push_back(l);
-    std::string out;
-    for (std::size_t i = lines.size() > static_cast<std::size_t>(n) ? lines.size() - n : 0;
-         i < lines.size(); ++i)
-        out += lines[i] + "\n";
-    return out.empty() ? "(no output)\n" : out;
-}
-
 struct Capture {
     std::string node;
     fs::path file, log;
