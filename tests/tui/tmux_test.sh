@@ -73,20 +73,29 @@ check_restored() {  # how podtrace ended
   alt=$(tmx display-message -p -t e2e '#{alternate_on}')
   [[ $alt == 0 ]] || fail "after $how: still on the alternate screen"
   keys "clear; printf 'STTY:%s:\\n' \"\$(stty -a | tr -s ' ;' '\\n\\n' | grep -xE -- '-?(icanon|echo)' | tr '\\n' ' ')\"" Enter
-  wait_for "STTY:" 10
+  # The typed command line holds "STTY:" too: wait for printf's output, the line without it.
+  local deadline=$((SECONDS + 10))
+  until screen | grep -v printf | grep -qF "STTY:"; do
+    ((SECONDS < deadline)) || fail "after $how: waited 10 s for stty's output"
+    sleep 0.1
+  done
   line=$(screen | grep -F "STTY:" | grep -v printf | tail -1)
   [[ $line == "STTY:icanon echo :" ]] || fail "after $how: terminal modes not restored ($line)"
   echo "ok: terminal restored after $how"
 }
 
-# The one podtrace running in the pane (a child of its shell).
+# The one podtrace running in the pane (a child of its shell); waits up to 5 s for it. Returns 1
+# rather than fail(): it runs in a command substitution, where fail() could not stop the test.
 tui_pid() {
-  local shell pid
-  shell=$(tmx display-message -p -t e2e '#{pane_pid}')
-  for pid in $(pgrep -P "$shell"); do
-    [[ $(cat "/proc/$pid/comm" 2>/dev/null) == podtrace ]] && { echo "$pid"; return; }
+  local shell pid deadline=$((SECONDS + 5))
+  while ((SECONDS < deadline)); do
+    shell=$(tmx display-message -p -t e2e '#{pane_pid}')
+    for pid in $(pgrep -P "$shell"); do
+      [[ $(cat "/proc/$pid/comm" 2>/dev/null) == podtrace ]] && { echo "$pid"; return 0; }
+    done
+    sleep 0.1
   done
-  fail "no podtrace process under the pane's shell $shell"
+  return 1
 }
 
 start=$SECONDS
@@ -171,13 +180,15 @@ keys C-c
 check_restored "Ctrl-C"
 
 run_tui
-kill -TERM "$(tui_pid)"
+pid=$(tui_pid) || fail "no podtrace process under the pane's shell"
+kill -TERM "$pid"
 check_restored "SIGTERM"
 
 run_tui
 keys "?"
 wait_for "any key closes this help"
-kill -SEGV "$(tui_pid)"
+pid=$(tui_pid) || fail "no podtrace process under the pane's shell"
+kill -SEGV "$pid"
 check_restored "SIGSEGV"
 
 echo "PASS: tmux end-to-end in $((SECONDS - start)) s"
