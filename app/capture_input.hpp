@@ -35,7 +35,7 @@ NodeAddresses node_addresses(const trace::NodeFacts& facts);
 void infer_direction(trace::Sighting& s, const std::vector<NodeAddresses>& by_node);
 
 // Reads the captures of `opt.files` into data's names, topology, clocks and files: open()
-// (inventory, files, node facts), align_clocks() (a first pass over every file when several
+// (inventory, files, node facts), align_clocks() (a first pass over the files when several
 // nodes' clocks must be aligned), then next() until it returns nullptr, then finish().
 class CaptureReader {
 public:
@@ -54,10 +54,11 @@ public:
     // Loads the inventory and opens every file; false after writing an error naming the
     // culprit to `err`.
     bool open(std::ostream& err);
-    // The clock pass, when several nodes are captured (and --no-clock was not given); sets
-    // data.clocks. Then the first frames of every file are read, for next(). `progress` is told
-    // bytes read so far, about every 64k frames. False after writing an error to `err` (a file that
-    // could not be reopened).
+    // The clock pass, when several nodes are captured (and --no-clock was not given): every file,
+    // merged, until the offsets settle (or to the end); sets data.clocks and, when it stopped
+    // early, data.clock_frames/clock_span_ns. Then the first frames of every file are read, for
+    // next(). `progress` is told bytes read so far, about every 64k frames. False after writing
+    // an error to `err` (a file that could not be reopened).
     bool align_clocks(std::ostream& err, const std::function<void(std::uint64_t)>& progress = {});
     // The next sighting in corrected time order, nullptr at the end of every file; valid until
     // the next call.
@@ -68,7 +69,8 @@ public:
 
     std::uint64_t bytes_total() const { return total_; }  // all files' sizes, one pass
     std::uint64_t bytes_read() const;                     // in the current pass
-    bool two_pass() const;                                // align_clocks() reads every file
+    std::uint64_t clock_bytes() const;                    // read by the clock pass
+    bool two_pass() const;                                // align_clocks() reads the files
     std::size_t node_count() const { return nodes_; }
     std::size_t file_count() const;
 

@@ -34,10 +34,11 @@ struct ReportOptions {
     std::vector<std::string> expects;
     ReportFilters filters;
     decode::Ports ports;
-    double window_s = 2.0;   // correlation window
-    double reorder_s = 1.0;  // how far out of time order a file's frames may be
-    bool clock = true;       // estimate clock offsets between nodes
-    bool progress = true;    // on a terminal only
+    double window_s = 2.0;    // correlation window
+    double reorder_s = 1.0;   // how far out of time order a file's frames may be
+    bool clock = true;        // estimate clock offsets between nodes
+    bool clock_full = false;  // clock pass: read every frame, not only until the offsets settle
+    bool progress = true;     // on a terminal only
 };
 
 struct InterfaceSummary {
@@ -64,6 +65,10 @@ struct ReportData {
     std::uint64_t sightings = 0;
     std::vector<trace::NodeClock> clocks;
     std::string clock_note;  // why offsets were not estimated at all ("" when they were)
+    // When the clock pass stopped before the end, the offsets settled: the frames it read, and how
+    // far past each capture's first frame they reach. 0 when it read everything.
+    std::uint64_t clock_frames = 0;
+    std::int64_t clock_span_ns = 0;
     std::vector<trace::Diagnosis> findings;
     std::vector<trace::Expectation> expectations;
     std::vector<trace::ExpectResult> results;

@@ -231,6 +231,8 @@ Command add_report_command(CLI::App& cli) {
                     "seconds a file's frames may be out of time order (default 1)")
         ->check(CLI::Range(0.0, 60.0));
     sub->add_flag("!--no-clock", st->opt.clock, "do not estimate clock offsets between nodes");
+    sub->add_flag("--full-clock-pass", st->opt.clock_full,
+                  "estimate clock offsets over every frame, not only until they settle");
     sub->add_flag("!--no-progress", st->opt.progress, "no progress indication on a terminal");
     add_tunnel_port_options(sub, st->tunnel_ports);
     // One value per occurrence (--pods a --pods b), so options never swallow the captures.

@@ -254,6 +254,13 @@ std::string clock_text(const ReportData& d, const trace::NodeClock& c) {
     return s + "), corrected";
 }
 
+std::string clock_prefix_text(const ReportData& d) {
+    if (!d.clock_frames) return "";
+    return "estimated over the first " + std::to_string(d.clock_frames) + " frames (" +
+           duration_text(d.clock_span_ns, 6) +
+           " of each capture), where each node matched enough packets both ways";
+}
+
 std::string finding_text(const trace::Diagnosis& x) {
     std::string s = trace::diagnosis_kind_name(x.kind);
     if (x.flow) s += " (flow " + std::to_string(x.flow) + ')';
@@ -345,6 +352,7 @@ void write_text(const ReportData& d, std::ostream& out) {
     }
     if (const std::string m = pool_mode_text(d); !m.empty()) out << "cross-node: " << m << '\n';
     if (!d.clock_note.empty()) out << "clocks: " << d.clock_note << '\n';
+    if (const std::string p = clock_prefix_text(d); !p.empty()) out << "clocks: " << p << '\n';
     if (d.clocks.size() > 1)
         for (const trace::NodeClock& c : d.clocks) out << "clock " << clock_text(d, c) << '\n';
     out << '\n';
@@ -582,6 +590,9 @@ void write_json(const ReportData& d, std::ostream& out) {
         {"findings", std::move(findings)},
         {"expectations", std::move(expectations)},
     };
+    // Only when the clock pass stopped early, so that a report over every frame stays as it was.
+    if (d.clock_frames)
+        doc["clock_prefix"] = {{"frames", d.clock_frames}, {"span_ns", d.clock_span_ns}};
     out << doc.dump(2) << '\n';
 }
 

@@ -28,6 +28,9 @@ std::vector<const trace::Diagnosis*> findings_of(const ReportData& d, std::uint3
 std::string verdict(const ReportData& d, const trace::Flow& f);
 // "k8s-w0: +0.000001 s +/- 5 us (8 packets one way, 8 the other), corrected".
 std::string clock_text(const ReportData& d, const trace::NodeClock& c);
+// "estimated over the first 196608 frames (131.072 ms of each capture), ...", or "" when the clock
+// pass read every frame.
+std::string clock_prefix_text(const ReportData& d);
 // "dropped (flow 10): default/pod1 (172.16.158.1) -> ... (capturing then)".
 std::string finding_text(const trace::Diagnosis& x);
 

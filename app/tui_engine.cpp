@@ -509,7 +509,7 @@ void TuiEngine::Impl::run_files() {
         std::lock_guard lk(mu);
         phase = Phase::aligning;
     }
-    // The clock pass reads every file once more: unlocked (snapshot() shows only its progress).
+    // The clock pass reads the files once more: unlocked (snapshot() shows only its progress).
     std::ostringstream errs;
     const bool aligned =
         reader->align_clocks(errs, [this](std::uint64_t done) { aligned_bytes = done; });
@@ -1238,6 +1238,7 @@ void TuiEngine::Impl::fill_notes(std::vector<std::string>& out) {
         }
     }
     if (!data->clock_note.empty()) out.push_back("clocks: " + data->clock_note);
+    if (std::string p = clock_prefix_text(*data); !p.empty()) out.push_back("clocks: " + p);
     if (data->clocks.size() > 1)
         for (const trace::NodeClock& c : data->clocks)
             out.push_back("clock " + clock_text(*data, c));

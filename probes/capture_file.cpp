@@ -253,7 +253,9 @@ CaptureFile::Next CaptureFile::next(Frame& out) {
 
 CaptureFile::Next CaptureFile::next_pcap(Frame& out) {
     const std::size_t off = pos_;
-    std::size_t remain = fill(pcap_record_header_len);
+    // fill() only when the buffer runs short: most records are whole in it already.
+    std::size_t remain = buf_start_ + buf_len_ - off;
+    if (remain < pcap_record_header_len) remain = fill(pcap_record_header_len);
     if (failed_) return Next::error;
     if (remain == 0) return Next::end;
     if (remain < pcap_record_header_len) {
@@ -267,7 +269,7 @@ CaptureFile::Next CaptureFile::next_pcap(Frame& out) {
              " exceeds 256 MiB");
         return Next::error;
     }
-    remain = fill(pcap_record_header_len + caplen);
+    if (remain < pcap_record_header_len + caplen) remain = fill(pcap_record_header_len + caplen);
     if (failed_) return Next::error;
     if (caplen > remain - pcap_record_header_len) {
         fail("truncated record" + where(off, frames_ + 1) + ": header says " +

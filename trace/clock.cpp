@@ -220,4 +220,14 @@ std::vector<NodeClock> ClockEstimator::estimate() const {
     return out;
 }
 
+bool ClockEstimator::settled(std::span<const std::uint16_t> nodes,
+                             std::uint64_t min_each_way) const {
+    for (const std::uint16_t node : nodes)
+        if (!nodes_.contains(node)) return false;
+    for (const NodeClock& c : estimate())
+        if (!c.reference && (!c.estimated || c.forward < min_each_way || c.backward < min_each_way))
+            return false;
+    return true;
+}
+
 }  // namespace podtrace::trace

@@ -7,6 +7,7 @@
 // Matching is by fingerprint alone, with no time window (the offset is unknown), over a
 // deterministic subsample of fingerprints so memory stays bounded whatever the input size.
 #include <cstdint>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -48,6 +49,10 @@ public:
     // the lowest id), then by node id. Nodes linked to the reference only through another node
     // are estimated through it (offsets add, uncertainties add).
     std::vector<NodeClock> estimate() const;
+    // Whether reading on would hardly change the estimate: every node of `nodes` has been seen,
+    // every node seen is estimated, and each but the reference on at least `min_each_way`
+    // sampled packets matched each way on its step.
+    bool settled(std::span<const std::uint16_t> nodes, std::uint64_t min_each_way) const;
 
     std::size_t samples() const;  // fingerprints held, all nodes
 

@@ -56,41 +56,59 @@ bool transmitting(const Path& p, const Sighting& s) {
 
 }  // namespace
 
-void Correlator::emit_alone(const Sighting& s) {
-    Path p;
-    if (!spare_.empty()) {
-        p.sightings = std::move(spare_.back());
-        spare_.pop_back();
-    }
-    p.sightings.push_back(s);
-    done_.push_back(std::move(p));
+void Correlator::emit(Path& p) {
     ++stats_.paths;
+    if (sink_)
+        sink_->take(p);
+    else
+        done_.push_back(std::move(p));
+}
+
+void Correlator::emit_alone(const Sighting& s) {
+    alone_.sightings.clear();
+    alone_.ambiguous = false;
+    alone_.sightings.push_back(s);
+    emit(alone_);
 }
 
 void Correlator::retire_front() {
     // The oldest packets' sightings went cold while they waited: fetch those retired next now,
     // with their slots in newest_ (erased by the fingerprint kept in the group, so erasing
-    // never waits on the sightings), so neither this nor the consumers of these paths wait on
-    // memory one packet at a time.
+    // never waits on the sightings), so neither this nor the sink waits on memory one packet at
+    // a time.
     constexpr std::size_t kAhead = 8;
-    if (groups_.size() > kAhead) {
-        const Group& ahead = groups_[kAhead];
+    if (count_ > kAhead) {
+        const Group& ahead = at(kAhead);
         newest_.prefetch(ahead.fingerprint);
         const Sighting* next = ahead.path.sightings.data();
         __builtin_prefetch(next);
         __builtin_prefetch(reinterpret_cast<const char*>(next) + 64);
         __builtin_prefetch(reinterpret_cast<const char*>(next) + 128);
     }
-    Group& g = groups_.front();
+    Group& g = at(0);
     newest_.erase_if_value(g.fingerprint, base_);
-    done_.push_back(std::move(g.path));
-    ++stats_.paths;
-    groups_.pop_front();
+    head_ = (head_ + 1) & (ring_.size() - 1);
+    --count_;
     ++base_;
+    emit(g.path);  // after the pop: the slot is only reused by a later open_group()
+}
+
+Correlator::Group& Correlator::open_group() {
+    if (count_ == ring_.size()) {
+        // Grow by doubling, oldest first at 0; slots keep their storage.
+        std::vector<Group> bigger(ring_.empty() ? 64 : ring_.size() * 2);
+        for (std::size_t i = 0; i < count_; ++i) bigger[i] = std::move(at(i));
+        ring_.swap(bigger);
+        head_ = 0;
+    }
+    Group& g = at(count_++);
+    g.path.sightings.clear();
+    g.path.ambiguous = false;
+    return g;
 }
 
 void Correlator::evict_before(std::int64_t cutoff) {
-    while (!groups_.empty() && groups_.front().first_ts < cutoff) retire_front();
+    while (count_ > 0 && at(0).first_ts < cutoff) retire_front();
 }
 
 void Correlator::add(const Sighting& s) {
@@ -143,26 +161,19 @@ void Correlator::add(const Sighting& s) {
     }
     if (repeat) ++stats_.repeats;
     if (other_way) ++stats_.other_way;
-    while (!groups_.empty() && groups_.size() >= std::max<std::size_t>(opt_.max_in_flight, 1)) {
+    while (count_ > 0 && count_ >= std::max<std::size_t>(opt_.max_in_flight, 1)) {
         ++stats_.finished_early;
-        stats_.shortest_early_ns =
-            std::min(stats_.shortest_early_ns, now_ - groups_.front().first_ts);
+        stats_.shortest_early_ns = std::min(stats_.shortest_early_ns, now_ - at(0).first_ts);
         retire_front();
     }
-    Group& g = groups_.emplace_back();
-    if (!spare_.empty()) {
-        g.path.sightings = std::move(spare_.back());
-        spare_.pop_back();
-    } else {
-        g.path.sightings.reserve(4);
-    }
+    Group& g = open_group();
     g.path.sightings.push_back(s);
     g.first_ts = g.last_ts = s.ts_ns;
     g.fingerprint = s.fingerprint;
-    const std::uint64_t seq = base_ + groups_.size() - 1;
+    const std::uint64_t seq = base_ + count_ - 1;
     g.older = head;
     newest_.set(s.fingerprint, seq);
-    stats_.peak_in_flight = std::max(stats_.peak_in_flight, groups_.size());
+    stats_.peak_in_flight = std::max(stats_.peak_in_flight, count_);
 }
 
 void Correlator::advance(std::int64_t now_ns) {
@@ -173,20 +184,8 @@ void Correlator::advance(std::int64_t now_ns) {
 }
 
 void Correlator::finish() {
-    while (!groups_.empty()) retire_front();
+    while (count_ > 0) retire_front();
     newest_.clear();
-}
-
-void Correlator::drain_into(std::vector<Path>& out) {
-    out.clear();
-    out.swap(done_);
-}
-
-void Correlator::recycle(Path&& p) {
-    // Enough for the packets in flight at once; more would only hold memory.
-    if (spare_.size() >= 4096 || p.sightings.capacity() == 0) return;
-    p.sightings.clear();
-    spare_.push_back(std::move(p.sightings));
 }
 
 std::vector<Path> Correlator::drain() {

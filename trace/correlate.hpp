@@ -1,7 +1,6 @@
 #pragma once
 // Groups the sightings of one packet (same fingerprint, inside a time window) into a Path.
 #include <cstdint>
-#include <deque>
 #include <vector>
 
 #include "trace/sighting.hpp"
@@ -13,6 +12,16 @@ struct Path {
     std::vector<Sighting> sightings;  // in path order: time, then the path model on ties
     // Another in-flight packet could have taken one of these sightings (a collision).
     bool ambiguous = false;
+};
+
+// Takes finished paths as they finish. The path is lent: its storage is reused once take()
+// returns, so a sink keeps what it needs by copying or by swapping the sightings out.
+class PathSink {
+public:
+    virtual void take(Path& p) = 0;
+
+protected:
+    ~PathSink() = default;
 };
 
 struct CorrelatorOptions {
@@ -43,12 +52,15 @@ struct CorrelatorStats {
 
 // Feed sightings in timestamp order, as a merged capture gives them (CaptureFile per file,
 // merged by ts). A packet stays in flight until a sighting arrives more than the window after
-// its first; then its Path is finished and drain() hands it over. finish() ends the input.
+// its first; then its Path is finished and goes to the sink, or without one waits for drain().
+// finish() ends the input.
 // Memory: one entry per packet in flight: the packet rate times the window, at most
 // max_in_flight.
 class Correlator {
 public:
     explicit Correlator(CorrelatorOptions opt = {}) : opt_(opt) {}
+    // Finished paths go to `sink` from now on instead of waiting for drain().
+    void set_sink(PathSink* sink) { sink_ = sink; }
 
     void add(const Sighting& s);
     // Finishes every packet still in flight (end of input).
@@ -56,20 +68,16 @@ public:
     // Time has reached `now_ns` with no sighting (a quiet live capture): packets whose window
     // ended before it are finished, as a sighting at that time would have done.
     void advance(std::int64_t now_ns);
-    // The paths finished so far, in the order they finished; clears them.
+    // Without a sink: the paths finished so far, in the order they finished; clears them.
     std::vector<Path> drain();
-    // The same into `out` (cleared first), trading buffers so that neither side reallocates.
-    void drain_into(std::vector<Path>& out);
-    // Takes back a path the caller is done with, to reuse its storage for a later packet.
-    void recycle(Path&& p);
 
-    std::size_t in_flight() const { return groups_.size(); }
+    std::size_t in_flight() const { return count_; }
     const CorrelatorStats& stats() const { return stats_; }
     const CorrelatorOptions& options() const { return opt_; }
 
 private:
     struct Group {
-        Path path;
+        Path path;  // its storage stays with the slot when a sink takes the path
         std::int64_t first_ts = 0;
         std::int64_t last_ts = 0;
         std::uint64_t fingerprint = 0;   // kept here: retiring needs it without the cold path
@@ -79,19 +87,25 @@ private:
 
     void evict_before(std::int64_t ts);
     void retire_front();
+    Group& at(std::size_t i) { return ring_[(head_ + i) & (ring_.size() - 1)]; }
     Group* group(std::uint64_t seq) {
-        return seq == kNoGroup || seq < base_ ? nullptr : &groups_[seq - base_];
+        return seq == kNoGroup || seq < base_ ? nullptr : &at(seq - base_);
     }
+    Group& open_group();
+    void emit(Path& p);
     void emit_alone(const Sighting& s);
 
     CorrelatorOptions opt_;
     CorrelatorStats stats_;
-    // Groups in the order they were opened (so by first_ts); seq = base_ + index.
-    std::deque<Group> groups_;
+    // Groups in the order they were opened (so by first_ts), in a ring whose slots keep their
+    // path's storage; seq = base_ + index from head_.
+    std::vector<Group> ring_;
+    std::size_t head_ = 0, count_ = 0;
     std::uint64_t base_ = 0;
     U64Map newest_;  // fingerprint -> the newest in-flight group's seq
+    PathSink* sink_ = nullptr;
+    Path alone_;  // lent to the sink for a sighting that joins nothing
     std::vector<Path> done_;
-    std::vector<std::vector<Sighting>> spare_;  // storage of recycled paths
     std::int64_t now_ = INT64_MIN;
 };
 

@@ -19,10 +19,13 @@ struct TracerOptions {
     WireGuardOptions wireguard;
 };
 
-class Tracer {
+// Paths go correlator -> linker -> this, each handing the next a lent path as it finishes:
+// no path is queued or moved between the stages, and nothing here allocates per packet.
+class Tracer final : private PathSink {
 public:
-    explicit Tracer(Names& names, TracerOptions opt = {})
-        : opt_(opt), correlator_(opt.correlator), linker_(opt.wireguard), topology_(names) {}
+    explicit Tracer(Names& names, TracerOptions opt = {});
+    Tracer(const Tracer&) = delete;  // the stages point at each other
+    Tracer& operator=(const Tracer&) = delete;
 
     // Told every finished path as the flows take it, with the flow it went to (the TUI keeps
     // each flow's recent packets this way). Called on the thread that calls add().
@@ -44,14 +47,13 @@ public:
     const TracerOptions& options() const { return opt_; }
 
 private:
-    void pump();
+    void take(Path& p) override;  // a finished, linked path: classified, into the flows
     TracerOptions opt_;
     Correlator correlator_;
     WireGuardLinker linker_;
     Topology topology_;
     FlowTable flows_;
     PathObserver observer_;
-    std::vector<Path> correlated_, linked_;
 };
 
 }  // namespace podtrace::trace

@@ -60,19 +60,38 @@ bool fits_receiver(const Path& plain, std::uint16_t sender, const Sighting* rx) 
 
 }  // namespace
 
-void WireGuardLinker::add(Path&& p) {
+void WireGuardLinker::emit(Path& p) {
+    if (sink_)
+        sink_->take(p);
+    else
+        done_.push_back(std::move(p));
+}
+
+void WireGuardLinker::reuse(std::vector<Sighting>&& v) {
+    // Enough for the paths held at once; more would only hold memory.
+    if (spare_.size() >= 4096 || v.capacity() == 0) return;
+    v.clear();
+    spare_.push_back(std::move(v));
+}
+
+void WireGuardLinker::take(Path& p) {
     if (opt_.link_window_ns < 0 ||
         opt_.link_window_ns > std::numeric_limits<std::int64_t>::max() / 4)
         throw std::invalid_argument("WireGuardOptions::link_window_ns out of range: " +
                                     std::to_string(opt_.link_window_ns));
     if (p.sightings.empty()) throw std::invalid_argument("WireGuardLinker::add: empty path");
-    const std::uint64_t seq = base_ + pending_.size();
-    Pending e;
-    e.hold_ts = p.sightings.front().ts_ns;
-    latest_ = std::max(latest_, e.hold_ts);
-    if (const Sighting* m = wireguard_message(p)) {
-        // Nothing to pair with: pass it on now rather than hold it (memory and time at high
-        // packet rates).
+    const std::int64_t first_ts = p.sightings.front().ts_ns;
+    latest_ = std::max(latest_, first_ts);
+    const Sighting* m = nullptr;
+    bool plain = false;
+    for (const Sighting& s : p.sightings) {
+        if (m == nullptr && s.encap == Encap::wireguard) m = &s;
+        plain |= s.at.kind == PointKind::wireguard;
+    }
+    // Nothing to pair with: pass it on now rather than hold it (memory and time at high packet
+    // rates).
+    bool pass = m == nullptr && !plain;  // WireGuard has no part in it
+    if (m != nullptr) {
         const std::uint16_t sender = p.sightings.front().at.node;
         const bool plaintext_here = sender < plaintext_nodes_.size() && plaintext_nodes_[sender];
         const bool keepalive = m->wg_type == 4 && udp_payload(*m) <= 32;
@@ -80,23 +99,22 @@ void WireGuardLinker::add(Path&& p) {
             if (m->wg_type >= 1 && m->wg_type <= 3) ++stats_.handshakes;
             if (keepalive) ++stats_.keepalives;
             if (m->wg_type == 4 && !keepalive) ++stats_.cipher_unlinked;
-            done_.push_back(std::move(p));
-            link_ready(latest_, false);
-            return;
+            pass = true;
         }
-        {
-            const Candidate c{e.hold_ts, seq};
-            auto pos = ciphers_.end();
-            while (pos != ciphers_.begin() && (pos - 1)->ts > c.ts) --pos;
-            ciphers_.insert(pos, c);
-        }
-    } else if (!std::ranges::any_of(p.sightings, [](const Sighting& s) {
-                   return s.at.kind == PointKind::wireguard;
-               })) {
-        // WireGuard has no part in it: no reason to hold it (memory at high packet rates).
-        done_.push_back(std::move(p));
-        link_ready(latest_, false);
+    }
+    if (pass) {
+        emit(p);
+        if (!ciphers_.empty() || !pending_.empty()) link_ready(latest_, false);
         return;
+    }
+    const std::uint64_t seq = base_ + pending_.size();
+    Pending e;
+    e.hold_ts = first_ts;
+    if (m != nullptr) {
+        const Candidate c{e.hold_ts, seq};
+        auto pos = ciphers_.end();
+        while (pos != ciphers_.begin() && (pos - 1)->ts > c.ts) --pos;
+        ciphers_.insert(pos, c);
     } else {
         e.plain = true;
         if (const Sighting* w = sent_plaintext(p)) {
@@ -110,7 +128,13 @@ void WireGuardLinker::add(Path&& p) {
             q.insert(pos, c);
         }
     }
-    e.path = std::move(p);
+    // Held: the sightings move here, the lender gets spare storage back.
+    if (!spare_.empty()) {
+        e.path.sightings = std::move(spare_.back());
+        spare_.pop_back();
+    }
+    e.path.sightings.swap(p.sightings);
+    e.path.ambiguous = p.ambiguous;
     pending_.push_back(std::move(e));
     link_ready(latest_, false);
 }
@@ -167,7 +191,7 @@ void WireGuardLinker::link(std::uint64_t cipher_seq) {
     chosen->linked = true;
     chosen->path.ambiguous = chosen->path.ambiguous || c.path.ambiguous || ambiguous;
     c.removed = true;
-    c.path = {};
+    reuse(std::move(c.path.sightings));
     ++stats_.linked;
     if (ambiguous) ++stats_.ambiguous;
 }
@@ -182,7 +206,8 @@ void WireGuardLinker::link_ready(std::int64_t now_ns, bool all) {
     while (!pending_.empty() && (all || pending_.front().hold_ts < release_before)) {
         Pending& e = pending_.front();
         if (e.plain && !e.linked) ++stats_.plain_unlinked;
-        if (!e.removed) done_.push_back(std::move(e.path));
+        if (!e.removed) emit(e.path);
+        reuse(std::move(e.path.sightings));
         const bool indexed = e.indexed;
         const std::uint64_t key = e.key;
         pending_.pop_front();
@@ -203,11 +228,6 @@ void WireGuardLinker::finish() {
 void WireGuardLinker::plaintext_seen(std::uint16_t node) {
     if (node >= plaintext_nodes_.size()) plaintext_nodes_.resize(node + 1, false);
     plaintext_nodes_[node] = true;
-}
-
-void WireGuardLinker::drain_into(std::vector<Path>& out) {
-    out.clear();
-    out.swap(done_);
 }
 
 std::vector<Path> WireGuardLinker::drain() {

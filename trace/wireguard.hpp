@@ -36,18 +36,21 @@ struct WireGuardOptions {
 // order) and gives them back, with ciphertext sightings inserted into their plaintext path in
 // time order, and the linked ciphertext paths removed. Paths WireGuard has no part in pass
 // straight through, ahead of held ones. Memory: WireGuard paths of the last two windows.
-class WireGuardLinker {
+class WireGuardLinker final : public PathSink {
 public:
     explicit WireGuardLinker(WireGuardOptions opt = {}) : opt_(opt) {}
+    // Paths go to `sink` as they are released instead of waiting for drain().
+    void set_sink(PathSink* sink) { sink_ = sink; }
     // A wireguard.cali sighting on `node` (told before its path arrives, as sightings come in
     // time order): only ciphertexts sent from such a node can find their plaintext.
     void plaintext_seen(std::uint16_t node);
-    void add(Path&& p);
+    // Lent, as from the correlator: a path held for linking swaps its sightings out of `p`.
+    void take(Path& p) override;
+    void add(Path&& p) { take(p); }
     // No path will arrive whose first sighting is before `now_ns`: decides what that allows.
     void advance(std::int64_t now_ns);
     void finish();
-    std::vector<Path> drain();
-    void drain_into(std::vector<Path>& out);  // into `out` (cleared), trading buffers
+    std::vector<Path> drain();  // without a sink: the released paths, in order; clears them
     const WireGuardStats& stats() const { return stats_; }
 
 private:
@@ -67,6 +70,8 @@ private:
     };
     void link_ready(std::int64_t now_ns, bool all);
     void link(std::uint64_t cipher_seq);
+    void emit(Path& p);
+    void reuse(std::vector<Sighting>&& v);
     Pending* entry(std::uint64_t seq) { return seq < base_ ? nullptr : &pending_[seq - base_]; }
     WireGuardOptions opt_;
     WireGuardStats stats_;
@@ -76,7 +81,9 @@ private:
     // Plaintext sent on wireguard.cali by (node, expected outer payload), in time order.
     std::unordered_map<std::uint64_t, std::deque<Candidate>> plains_;
     std::deque<Candidate> ciphers_;  // transport data not yet linked, by first ts
+    PathSink* sink_ = nullptr;
     std::vector<Path> done_;
+    std::vector<std::vector<Sighting>> spare_;  // storage of released paths, for held ones
     std::vector<bool> plaintext_nodes_;
 };
 

@@ -277,3 +277,33 @@ TEST_CASE("crafted ICMP echo between pods on two nodes, w2 2 s ahead", "[clock]"
     CHECK(est[1].offset_ns == ahead + 10 * kUs);
     CHECK(est[1].uncertainty_ns == 140 * kUs);
 }
+
+TEST_CASE("settled: every named node estimated on enough packets each way", "[clock]") {
+    Names n;
+    ClockEstimator c;
+    const std::uint16_t w1 = n.intern("k8s-w1"), w2 = n.intern("k8s-w2"), m = n.intern("k8s-m");
+    const std::uint16_t two[] = {w1, w2}, three[] = {w1, w2, m};
+    CHECK_FALSE(c.settled(two, 10));  // nothing seen yet
+
+    exchange(c, n, "k8s-w1", "k8s-w2", 2 * kS, 80 * kUs, 120 * kUs, 30, 1000);
+    CHECK(c.settled(two, 30));
+    CHECK_FALSE(c.settled(two, 31));  // too few matched each way
+
+    // More packets w1 -> w2 only: the backward count still falls short.
+    for (int i = 0; i < 20; ++i) {
+        c.add(at(n, "k8s-w1", "ens5", 3000 + i, 20 * kS + i * kMs, kOut));
+        c.add(at(n, "k8s-w2", "ens5", 3000 + i, 22 * kS + i * kMs + 80 * kUs, kIn));
+    }
+    CHECK_FALSE(c.settled(two, 40));
+    exchange(c, n, "k8s-w2", "k8s-w1", -2 * kS, 120 * kUs, 80 * kUs, 10, 5000);
+    CHECK(c.settled(two, 40));
+
+    // A named node not seen yet, then seen but not matched both ways, keeps it open.
+    CHECK_FALSE(c.settled(three, 40));
+    c.add(at(n, "k8s-m", "ens5", 7000, 30 * kS, kOut));
+    CHECK_FALSE(c.settled(three, 40));
+    CHECK_FALSE(c.settled(two, 40));  // every node seen counts, named or not
+    exchange(c, n, "k8s-w1", "k8s-m", kS, 60 * kUs, 60 * kUs, 40, 8000);
+    CHECK(c.settled(three, 40));
+    CHECK(clock_of(c.estimate(), m).forward == 40);
+}
