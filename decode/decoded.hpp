@@ -50,7 +50,13 @@ enum class Reason : std::uint8_t {
 };
 
 inline constexpr std::size_t kReasonCount = static_cast<std::size_t>(Reason::count_);
-Status status_of(Reason r);
+// Inline: asked once per frame.
+inline Status status_of(Reason r) {
+    if (r == Reason::none) return Status::ok;
+    if (r < Reason::ipv4_bad_version) return Status::truncated;
+    if (r < Reason::unsupported_linktype) return Status::malformed;
+    return Status::unsupported;
+}
 const char* reason_name(Reason r);
 const char* status_name(Status s);
 

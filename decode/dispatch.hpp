@@ -3,6 +3,7 @@
 // ethertypes, IP protocol numbers, UDP ports (VXLAN, Geneve, WireGuard), GRE protocol types.
 #include <array>
 #include <cstdint>
+#include <cstring>
 
 namespace podtrace::decode {
 
@@ -35,9 +36,65 @@ struct Ports {
 // Adds a port to a set; false when the set is full. Port 0 is refused.
 bool add_port(PortSet& set, std::uint16_t port);
 
-Next by_ethertype(std::uint16_t ethertype);
-Next by_ip_proto(std::uint8_t proto, std::uint8_t ip_version);
-Next by_udp_ports(const Ports& ports, std::uint16_t sport, std::uint16_t dport);
-Next by_gre_protocol(std::uint16_t protocol);
+// Inline: the walker asks once per header, and a call would cost more than the answer.
+inline Next by_ethertype(std::uint16_t ethertype) {
+    if (ethertype == 0x0800) return Next::ipv4;  // nearly every frame: one compare, not a tree
+    switch (ethertype) {
+        case 0x86dd: return Next::ipv6;
+        case 0x0806: return Next::arp;
+        case 0x8100:  // 802.1Q
+        case 0x88a8:  // 802.1ad (QinQ outer tag)
+        case 0x9100: return Next::vlan;
+        default: return Next::unsupported;
+    }
+}
+
+inline Next by_ip_proto(std::uint8_t proto, std::uint8_t ip_version) {
+    switch (proto) {
+        case 4: return Next::ipv4;   // IPIP: Calico's tunl0
+        case 41: return Next::ipv6;  // IPv6-in-IP
+        case 6: return Next::tcp;
+        case 17: return Next::udp;
+        case 47: return Next::gre;
+        case 1: return ip_version == 4 ? Next::icmp : Next::none;
+        case 58: return ip_version == 6 ? Next::icmpv6 : Next::none;
+        default: return Next::none;
+    }
+}
+
+// All 8 slots compared at once, four per 64-bit word: the slot equal to port becomes 0 after
+// the xor, and only a 0 slot has its top bit set in (x - 1) & ~x. A UDP packet that is no tunnel
+// misses four sets, and slot by slot that was 32 compares.
+inline bool contains(const PortSet& set, std::uint16_t port) {
+    constexpr std::uint64_t ones = 0x0001'0001'0001'0001, tops = ones << 15;
+    std::uint64_t words[2];
+    static_assert(sizeof words == sizeof set);
+    std::memcpy(words, set.data(), sizeof words);
+    std::uint64_t hit = 0;
+    for (std::uint64_t x : words) {
+        x ^= port * ones;
+        hit |= (x - ones) & ~x & tops;
+    }
+    return port != 0 && hit != 0;
+}
+
+inline Next by_udp_ports(const Ports& ports, std::uint16_t sport, std::uint16_t dport) {
+    // Tunnels are addressed by destination port; the source port is a flow hash (VXLAN,
+    // Geneve). WireGuard peers often both listen on the port, so either end counts.
+    if (contains(ports.vxlan, dport)) return Next::vxlan;
+    if (contains(ports.geneve, dport)) return Next::geneve;
+    if (contains(ports.wireguard, dport) || contains(ports.wireguard, sport))
+        return Next::wireguard;
+    return Next::none;
+}
+
+inline Next by_gre_protocol(std::uint16_t protocol) {
+    switch (protocol) {
+        case 0x0800: return Next::ipv4;
+        case 0x86dd: return Next::ipv6;
+        case 0x6558: return Next::ethernet;
+        default: return Next::none;  // ERSPAN, PPP, …: kept as GRE payload
+    }
+}
 
 }  // namespace podtrace::decode

@@ -23,7 +23,8 @@ struct Hasher {
     }
 };
 
-void add_ip(Hasher& h, const IpL& ip) {
+// inline: hashed for every packet, where a call costs about as much as the hashing.
+inline void add_ip(Hasher& h, const IpL& ip) {
     h.add(std::uint64_t{ip.version} | std::uint64_t{ip.proto} << 8 |
           std::uint64_t{ip.total_len} << 16 | std::uint64_t{ip.id} << 48);
     h.add(std::uint64_t{ip.frag_offset} | std::uint64_t{ip.mf} << 16 |
@@ -32,12 +33,17 @@ void add_ip(Hasher& h, const IpL& ip) {
 
 // The fields of an IP packet's first 8 L4 bytes that an ICMP error quote keeps and that no NAT
 // rewrites (add_ip hashes the IP header's).
-void add_quotable_l4(Hasher& h, const Layer* l4) {
+inline void add_quotable_l4(Hasher& h, const Layer* l4) {
     if (!l4) return;
-    if (l4->proto == Proto::tcp && l4->tcp.captured >= 8) h.add(l4->tcp.seq);
-    if (l4->proto == Proto::udp) h.add(l4->udp.length);
-    if (l4->proto == Proto::icmp || l4->proto == Proto::icmpv6)
-        h.add(std::uint64_t{l4->icmp.type} << 16 | l4->icmp.seq);
+    switch (l4->proto) {
+        case Proto::tcp:
+            if (l4->tcp.captured >= 8) h.add(l4->tcp.seq);
+            break;
+        case Proto::udp: h.add(l4->udp.length); break;
+        case Proto::icmp:
+        case Proto::icmpv6: h.add(std::uint64_t{l4->icmp.type} << 16 | l4->icmp.seq); break;
+        default: break;
+    }
 }
 
 const Layer* after(const Decoded& d, int ip) {
@@ -101,10 +107,14 @@ void compute_fingerprint(Decoded& d, ByteView frame) {
         d.payload_len < kFingerprintPayloadBytes ? d.payload_len : kFingerprintPayloadBytes;
     std::size_t have = frame.size() > d.payload_offset ? frame.size() - d.payload_offset : 0;
     if (have < want) d.fingerprint_partial = true;
-    std::uint8_t buf[kFingerprintPayloadBytes] = {};
-    frame.copy(d.payload_offset, buf, want < have ? want : have);
-    std::uint64_t w[2];
-    std::memcpy(w, buf, sizeof w);
+    // Zero-padded past what the payload has or the capture kept.
+    std::uint64_t w[2] = {};
+    static_assert(sizeof w == kFingerprintPayloadBytes);
+    const std::size_t n = want < have ? want : have;
+    if (n == sizeof w)
+        frame.read(d.payload_offset, w, sizeof w);  // the usual case, as two loads
+    else
+        frame.read(d.payload_offset, w, n);
     h.add(w[0]);
     h.add(w[1]);
     h.add(want);

@@ -3,13 +3,6 @@
 
 namespace podtrace::decode {
 
-Status status_of(Reason r) {
-    if (r == Reason::none) return Status::ok;
-    if (r < Reason::ipv4_bad_version) return Status::truncated;
-    if (r < Reason::unsupported_linktype) return Status::malformed;
-    return Status::unsupported;
-}
-
 const char* reason_name(Reason r) {
     switch (r) {
         case Reason::none: return "none";

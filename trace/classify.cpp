@@ -22,11 +22,32 @@ namespace {
 
 // An echo's identifier belongs to the end that sent the request: NAT maps it along with that
 // end's address (the source of a request, the destination of its reply).
+std::uint16_t source_port(const Sighting& s) {
+    return s.echo_reply() ? 0 : s.sport;
+}
+std::uint16_t destination_port(const Sighting& s) {
+    return s.echo_reply() ? s.sport : s.dport;
+}
 Endpoint source(const Sighting& s) {
-    return {s.src, s.ip_version, s.echo_reply() ? std::uint16_t{0} : s.sport};
+    return {s.src, s.ip_version, source_port(s)};
 }
 Endpoint destination(const Sighting& s) {
-    return {s.dst, s.ip_version, s.echo_reply() ? s.sport : s.dport};
+    return {s.dst, s.ip_version, destination_port(s)};
+}
+
+// How a path crossed between nodes: the first tunnel header seen, else the first tunnel device.
+void set_encap(Classification& c, const std::vector<Sighting>& s) {
+    for (const Sighting& x : s)
+        if (x.encapsulated()) {
+            c.encap = x.encap;
+            if (x.encap == Encap::vxlan || x.encap == Encap::geneve) c.vni = x.tunnel_id;
+            return;
+        }
+    for (const Sighting& x : s)
+        if (const Encap e = tunnel_encap(x.at.kind); e != Encap::none) {
+            c.encap = e;
+            return;
+        }
 }
 
 void append_addr(const decode::Addr& a, std::uint8_t version, std::string& out) {
@@ -139,39 +160,36 @@ Classification classify(const Path& p) {
     c.hops = s.size();
     if (s.empty()) return c;
 
-    // A WireGuard ciphertext hides the packet's addresses: compare the hops that show them.
-    std::size_t prev = s.size();
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        if (s[i].ip_version == 0 || s[i].encap == Encap::wireguard) continue;
-        if (prev < s.size() && s[i].ip_version == s[prev].ip_version) {
-            if (!c.src_nat && source(s[i]) != source(s[prev]))
-                c.src_nat = Rewrite{source(s[prev]), source(s[i]), i};
-            if (!c.dst_nat && destination(s[i]) != destination(s[prev]))
-                c.dst_nat = Rewrite{destination(s[prev]), destination(s[i]), i};
-        }
-        prev = i;
-    }
-    for (const Sighting& x : s) {
-        if (c.encap == Encap::none && x.encapsulated()) {
-            c.encap = x.encap;
-            if (x.encap == Encap::vxlan || x.encap == Encap::geneve) c.vni = x.tunnel_id;
-        }
-    }
-    if (c.encap == Encap::none)
-        for (const Sighting& x : s)
-            if (is_tunnel(x.at.kind)) {
-                c.encap = tunnel_encap(x.at.kind);
-                break;
-            }
+    set_encap(c, s);
     if (s.size() == 1) {  // one point: only a tunnel's header says anything
         if (c.encap != Encap::none) c.kind = PathKind::cross_node;
         return c;
     }
-    const auto count = [&](auto pred) { return std::ranges::count_if(s, pred); };
-    const auto veths = count([](const Sighting& x) { return x.at.kind == PointKind::pod_veth; });
-    const auto nics = count([](const Sighting& x) { return x.at.kind == PointKind::nic; });
-    const bool one_node =
-        std::ranges::all_of(s, [&](const Sighting& x) { return x.at.node == s.front().at.node; });
+
+    const PointId front = s.front().at;
+    std::size_t veths = 0, nics = 0;
+    bool one_node = true, two_veths = false;
+    // A WireGuard ciphertext hides the packet's addresses: compare the hops that show them.
+    const Sighting* prev = nullptr;
+    std::uint16_t prev_sport = 0, prev_dport = 0;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        const Sighting& x = s[i];
+        veths += x.at.kind == PointKind::pod_veth;
+        nics += x.at.kind == PointKind::nic;
+        one_node &= x.at.node == front.node;
+        two_veths |= x.at.interface != front.interface;
+        if (x.ip_version == 0 || x.encap == Encap::wireguard) continue;
+        const std::uint16_t sport = source_port(x), dport = destination_port(x);
+        if (prev && x.ip_version == prev->ip_version) {
+            if (!c.src_nat && (sport != prev_sport || !same_addr(x.src, prev->src)))
+                c.src_nat = Rewrite{source(*prev), source(x), i};
+            if (!c.dst_nat && (dport != prev_dport || !same_addr(x.dst, prev->dst)))
+                c.dst_nat = Rewrite{destination(*prev), destination(x), i};
+        }
+        prev = &x;
+        prev_sport = sport;
+        prev_dport = dport;
+    }
 
     if (c.src_nat) {
         // Rewritten where it reaches a pod: a service reply; where it leaves by the NIC: SNAT.
@@ -195,9 +213,7 @@ Classification classify(const Path& p) {
         c.kind = PathKind::cross_node;
         return c;
     }
-    if (veths == static_cast<std::ptrdiff_t>(s.size()) && one_node) {
-        const bool two_veths = std::ranges::any_of(
-            s, [&](const Sighting& x) { return x.at.interface != s.front().at.interface; });
+    if (veths == s.size() && one_node) {
         if (two_veths) c.kind = PathKind::same_node;
         return c;
     }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "trace/correlate.hpp"
+#include "trace/ip.hpp"
 #include "trace/sighting.hpp"
 
 namespace podtrace::trace {
@@ -18,7 +19,9 @@ struct Endpoint {
     decode::Addr addr{};
     std::uint8_t version = 0;
     std::uint16_t port = 0;  // TCP/UDP port, ICMP echo id; 0 for others
-    bool operator==(const Endpoint&) const = default;
+    bool operator==(const Endpoint& o) const {
+        return same_addr(addr, o.addr) && version == o.version && port == o.port;
+    }
 };
 
 // An address rewrite between two consecutive hops; `hop` is the first sighting showing `to`.

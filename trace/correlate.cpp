@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "trace/ip.hpp"
+
 namespace podtrace::trace {
 
 int path_rank(const Sighting& s, bool transmit) {
@@ -42,7 +44,7 @@ namespace {
 // copy (a reply with the same invariant fields) keeps neither.
 bool consistent(const Path& p, const Sighting& s) {
     return std::ranges::any_of(p.sightings, [&](const Sighting& x) {
-        return x.ip_version == s.ip_version && (x.src == s.src || x.dst == s.dst);
+        return x.ip_version == s.ip_version && (same_addr(x.src, s.src) || same_addr(x.dst, s.dst));
     });
 }
 
@@ -80,10 +82,9 @@ void Correlator::retire_front() {
     if (count_ > kAhead) {
         const Group& ahead = at(kAhead);
         newest_.prefetch(ahead.fingerprint);
-        const Sighting* next = ahead.path.sightings.data();
-        __builtin_prefetch(next);
-        __builtin_prefetch(reinterpret_cast<const char*>(next) + 64);
-        __builtin_prefetch(reinterpret_cast<const char*>(next) + 128);
+        const auto* next = reinterpret_cast<const char*>(ahead.path.sightings.data());
+        const std::size_t bytes = ahead.path.sightings.size() * sizeof(Sighting);
+        for (std::size_t off = 0; off < bytes; off += 64) __builtin_prefetch(next + off);
     }
     Group& g = at(0);
     newest_.erase_if_value(g.fingerprint, base_);

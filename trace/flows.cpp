@@ -3,7 +3,8 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
-#include <cstring>
+#include <tuple>
+#include <utility>
 
 namespace podtrace::trace {
 
@@ -27,23 +28,12 @@ std::uint64_t bucket_mid(int b) {
     return lo + (std::uint64_t{1} << (w - 3)) / 2;
 }
 
-bool is_echo(const Sighting& s) {
-    return s.echo_request() || s.echo_reply();
-}
-
 // An echo's identifier stands for both ports, so a request and its reply key alike.
-Endpoint view_source(const Sighting& s) {
-    return {s.src, s.ip_version, s.has_ports || is_echo(s) ? s.sport : std::uint16_t{0}};
+std::uint16_t view_source_port(const Sighting& s, bool echo) {
+    return s.has_ports || echo ? s.sport : 0;
 }
-Endpoint view_destination(const Sighting& s) {
-    const std::uint16_t port = s.has_ports ? s.dport : is_echo(s) ? s.sport : 0;
-    return {s.dst, s.ip_version, port};
-}
-
-bool endpoint_less(const Endpoint& a, const Endpoint& b) {
-    const IpAddr x{a.addr, a.version}, y{b.addr, b.version};
-    if (x != y) return x < y;
-    return a.port < b.port;
+std::uint16_t view_destination_port(const Sighting& s, bool echo) {
+    return s.has_ports ? s.dport : echo ? s.sport : 0;
 }
 
 // A segment that uses sequence space (data, SYN, FIN): a repeat of it at the same point is a
@@ -68,12 +58,20 @@ void LatencyStats::add(std::int64_t ns) {
     if (ns > 0) b = static_cast<std::int16_t>(magnitude_bucket(static_cast<std::uint64_t>(ns)));
     if (ns < 0)
         b = static_cast<std::int16_t>(-magnitude_bucket(0 - static_cast<std::uint64_t>(ns)));
-    auto it = std::ranges::lower_bound(buckets_, b, {}, [](const auto& e) { return e.first; });
-    if (it == buckets_.end() || it->first != b) it = buckets_.insert(it, {b, 0});
-    ++it->second;
+    // Found by stepping from the last sample's bucket: a hop's samples fall in or near it.
+    std::size_t i = last_;
+    while (i > 0 && buckets_[i - 1].first >= b) --i;
+    while (i < buckets_.size() && buckets_[i].first < b) ++i;
+    if (i == buckets_.size() || buckets_[i].first != b) new_bucket(i, b);
+    last_ = i;
+    ++buckets_[i].second;
     ++count_;
     min_ = std::min(min_, ns);
     max_ = std::max(max_, ns);
+}
+
+void LatencyStats::new_bucket(std::size_t i, std::int16_t b) {
+    buckets_.insert(buckets_.begin() + static_cast<std::ptrdiff_t>(i), {b, 0});
 }
 
 std::int64_t LatencyStats::quantile(double q) const {
@@ -96,36 +94,175 @@ std::int64_t LatencyStats::quantile(double q) const {
     return std::clamp(mid, min_, max_);
 }
 
-std::uint64_t FlowTable::key_hash(const Key& k) {
-    std::uint64_t w[4];
-    std::memcpy(w, k.a.addr.data(), 16);
-    std::memcpy(w + 2, k.b.addr.data(), 16);
-    // Independent multiplies (they overlap in the pipeline), then a finalizer for the top bits
-    // U64Map indexes by.
-    std::uint64_t h = (w[0] * 0x9e3779b97f4a7c15ull) ^ (w[1] * 0xc2b2ae3d27d4eb4full) ^
-                      (w[2] * 0x165667b19e3779f9ull) ^ (w[3] * 0x27d4eb2f165667c5ull) ^
-                      ((std::uint64_t{k.pa} << 32 | std::uint64_t{k.pb} << 16 | k.proto) *
-                       0xbf58476d1ce4e5b9ull);
-    h ^= h >> 31;
-    h *= 0x94d049bb133111ebull;
-    h ^= h >> 29;
-    return h ? h : 1;
+inline FlowTable::Key FlowTable::key_of(const Sighting& view, std::uint16_t sport,
+                                        std::uint16_t dport) {
+    const AddrWords a = addr_words(view.src), b = addr_words(view.dst);
+    const bool src_first = std::tie(a.w0, a.w1, sport) <= std::tie(b.w0, b.w1, dport);
+    const AddrWords& lo = src_first ? a : b;
+    const AddrWords& hi = src_first ? b : a;
+    const std::uint64_t lo_port = src_first ? sport : dport;
+    const std::uint64_t hi_port = src_first ? dport : sport;
+    return {lo.w0, lo.w1, hi.w0, hi.w1,
+            lo_port << 32 | hi_port << 16 | std::uint64_t{view.proto} << 8 | view.ip_version};
 }
 
-std::uint32_t FlowTable::find_or_add(const Key& key, bool& fresh) {
-    // A full-period LCG step: from any hash it reaches every other, so a free one is found.
-    const auto next_hash = [](std::uint64_t h) { return h * 0x9e3779b97f4a7c15ull + 1; };
-    for (std::uint64_t h = key_hash(key);; h = next_hash(h)) {
-        if (h == 0) continue;
-        if (const std::uint64_t* v = index_.find(h)) {
-            if (state_[*v].key == key) return static_cast<std::uint32_t>(*v);
-            continue;
-        }
-        const auto idx = static_cast<std::uint32_t>(flows_.size());
-        index_.set(h, idx);
-        fresh = true;
-        return idx;
+inline std::uint64_t FlowTable::key_hash(const Key& k) {
+    // Independent multiplies (they overlap in the pipeline), then a finalizer so that every
+    // key bit reaches the low bits the index takes and the high ones the slot's tag takes.
+    std::uint64_t h = (k.lo0 * 0x9e3779b97f4a7c15ull) ^ (k.lo1 * 0xc2b2ae3d27d4eb4full) ^
+                      (k.hi0 * 0x165667b19e3779f9ull) ^ (k.hi1 * 0x27d4eb2f165667c5ull) ^
+                      (k.rest * 0xbf58476d1ce4e5b9ull);
+    h ^= h >> 31;
+    h *= 0x94d049bb133111ebull;
+    return h ^ (h >> 29);
+}
+
+inline std::uint32_t FlowTable::find(const Key& key, std::uint64_t hash) const {
+    const std::size_t mask = index_.size() - 1;
+    for (std::size_t i = hash & mask; index_[i] != 0; i = (i + 1) & mask) {
+        const std::uint64_t slot = index_[i];
+        const auto idx = static_cast<std::uint32_t>(slot) - 1;
+        if ((slot & kTagMask) == (hash & kTagMask) && keys_[idx] == key) return idx;
     }
+    return kNoFlow;
+}
+
+void FlowTable::add_to_index(std::uint32_t idx, std::uint64_t hash) {
+    const std::size_t mask = index_.size() - 1;
+    std::size_t i = hash & mask;
+    while (index_[i] != 0) i = (i + 1) & mask;
+    index_[i] = (hash & kTagMask) | (idx + 1);
+}
+
+std::uint32_t FlowTable::add_flow(const Key& key, std::uint64_t hash, const Sighting& view,
+                                  bool echo, std::int64_t ts_ns) {
+    const auto idx = static_cast<std::uint32_t>(flows_.size());
+    Flow& f = flows_.emplace_back();
+    f.id = idx + 1;
+    f.proto = view.proto;
+    f.version = view.ip_version;
+    const Endpoint src{view.src, view.ip_version, view_source_port(view, echo)};
+    const Endpoint dst{view.dst, view.ip_version, view_destination_port(view, echo)};
+    // We saw the answer first: the one it answers is the client.
+    const bool answer_first =
+        (view.proto == kTcp && (view.tcp_flags & (kSyn | kAck)) == (kSyn | kAck)) ||
+        view.echo_reply();
+    f.client = answer_first ? dst : src;
+    f.server = answer_first ? src : dst;
+    f.first_ns = ts_ns;
+    f.last_ns = ts_ns;
+    state_.emplace_back();
+    keys_.push_back(key);
+    if (keys_.size() * 2 > index_.size()) {
+        index_.assign(index_.size() * 2, 0);
+        for (std::uint32_t i = 0; i < keys_.size(); ++i) add_to_index(i, key_hash(keys_[i]));
+    } else {
+        add_to_index(idx, hash);
+    }
+    return idx;
+}
+
+void FlowTable::count_arp(const Sighting& first) {
+    ++stats_.arp;
+    static constexpr decode::Addr kGateway{169, 254, 1, 1};
+    if (first.arp_op == 1 && first.dst == kGateway)
+        ++stats_.arp_detail.gateway_requests;
+    else if (first.arp_op == 2 && first.src == kGateway && first.arp_calico)
+        ++stats_.arp_detail.proxy_replies;
+    else
+        ++stats_.arp_detail.other;
+}
+
+std::optional<FlowTable::Added> FlowTable::link_icmp_error(const Sighting& first) {
+    const Quoted& e = quoted_[quote_slot(first.quote_key)];
+    const std::int64_t gap = first.ts_ns - e.ts;
+    if (e.key != first.quote_key || gap > quote_window_ns || -gap > quote_window_ns) {
+        ++stats_.icmp_errors_unlinked;
+        return std::nullopt;
+    }
+    Flow& f = flows_[e.flow];
+    auto link = std::ranges::find_if(f.icmp_errors, [&](const IcmpErrorLink& l) {
+        return l.error.icmp_type == first.icmp_type && l.error.icmp_code == first.icmp_code &&
+               l.error.icmp_mtu == first.icmp_mtu && l.error.at.node == first.at.node;
+    });
+    if (link == f.icmp_errors.end())
+        link = f.icmp_errors.insert(link, IcmpErrorLink{first, e.hop, e.reverse, 0});
+    ++link->count;
+    ++stats_.icmp_errors_linked;
+    return Added{f.id, e.reverse};
+}
+
+inline bool FlowTable::retransmitted(Segments& ring, const Sighting& first) {
+    const std::uint64_t seq_length = std::uint64_t{first.tcp_seq} << 32 | first.length;
+    const std::uint64_t bit = std::uint64_t{1} << ((seq_length * 0x9e3779b97f4a7c15ull) >> 58);
+    if ((ring.seen | ring.seen_before) & bit)
+        for (std::size_t i = 0; i < ring.used; ++i)
+            if (ring.seq_length[i] == seq_length && ring.at[i] == first.at) return true;
+    const std::size_t next = ring.next;
+    ring.seq_length[next] = seq_length;
+    ring.at[next] = first.at;
+    ring.seen |= bit;
+    if (next + 1 == ring.seq_length.size()) {
+        ring.next = 0;
+        ring.seen_before = std::exchange(ring.seen, 0);
+    } else {
+        ring.next = static_cast<std::uint8_t>(next + 1);
+    }
+    if (ring.used < ring.seq_length.size()) ++ring.used;
+    return false;
+}
+
+void FlowTable::add_hops(Flow& f, const Path& p, bool reverse) {
+    const auto& s = p.sightings;
+    // A path's hops were added in path order by the first path that had them: the next hop
+    // is mostly the entry after the last one.
+    std::size_t k = 0;
+    for (std::size_t i = 1; i < s.size(); ++i) {
+        const auto is_hop = [&](const HopStat& h) {
+            return h.reverse == reverse && h.from == s[i - 1].at && h.to == s[i].at;
+        };
+        if (k >= f.hops.size() || !is_hop(f.hops[k]))
+            k = static_cast<std::size_t>(std::ranges::find_if(f.hops, is_hop) - f.hops.begin());
+        if (k == f.hops.size()) {
+            HopStat& h = f.hops.emplace_back();
+            h.from = s[i - 1].at;
+            h.to = s[i].at;
+            h.reverse = reverse;
+        }
+        HopStat& hop = f.hops[k];
+        hop.latency.add(hop_latency_ns(p, i));
+        hop.ts_digits = std::min({hop.ts_digits, s[i - 1].ts_digits, s[i].ts_digits});
+        ++k;
+    }
+}
+
+PathEnd* FlowTable::new_end(Flow& f, const Sighting& first, const Sighting& last, bool reverse) {
+    if (f.ends.size() == Flow::kMaxEnds) return nullptr;
+    PathEnd& end = f.ends.emplace_back();
+    end.at = last.at;
+    end.reverse = reverse;
+    end.first_ns = last.ts_ns;
+    end.last = last;
+    const bool from_pod =
+        (first.at.kind == PointKind::pod_veth && first.direction == probes::Direction::inbound) ||
+        (first.at.kind == PointKind::pod_side && first.direction == probes::Direction::outbound);
+    const bool out =
+        last.at.kind != PointKind::pod_veth && last.direction == probes::Direction::outbound;
+    end.transmit = last.at.node == first.at.node && (from_pod || out);
+    return &end;
+}
+
+inline void FlowTable::add_end(Flow& f, const Sighting& first, const Sighting& last, bool reverse) {
+    PathEnd* end = nullptr;
+    for (PathEnd& e : f.ends)
+        if (e.reverse == reverse && e.at == last.at) {
+            end = &e;
+            break;
+        }
+    if (!end && !(end = new_end(f, first, last, reverse))) return;
+    ++end->count;
+    end->first_ns = std::min(end->first_ns, last.ts_ns);
+    end->last_ns = std::max(end->last_ns, last.ts_ns);
 }
 
 FlowTable::Added FlowTable::add(const Path& p, const Classification& c) {
@@ -133,118 +270,65 @@ FlowTable::Added FlowTable::add(const Path& p, const Classification& c) {
     if (s.empty()) return {};
     ++stats_.paths;
     const Sighting& first = s.front();
+    const Sighting& last = s.back();
+    const std::size_t hops = s.size();
 
     if (first.ip_version == 0) {
-        ++stats_.arp;
-        static constexpr decode::Addr kGateway{169, 254, 1, 1};
-        if (first.arp_op == 1 && first.dst == kGateway)
-            ++stats_.arp_detail.gateway_requests;
-        else if (first.arp_op == 2 && first.src == kGateway && first.arp_calico)
-            ++stats_.arp_detail.proxy_replies;
-        else
-            ++stats_.arp_detail.other;
+        count_arp(first);
         return {};
     }
-
-    if (first.icmp_error) {
-        if (const Quoted& e = quoted_[quote_slot(first.quote_key)]; e.key == first.quote_key) {
-            const std::int64_t gap = first.ts_ns - e.ts;
-            if (gap <= quote_window_ns && -gap <= quote_window_ns) {
-                Flow& f = flows_[e.flow];
-                auto link = std::ranges::find_if(f.icmp_errors, [&](const IcmpErrorLink& l) {
-                    return l.error.icmp_type == first.icmp_type &&
-                           l.error.icmp_code == first.icmp_code &&
-                           l.error.icmp_mtu == first.icmp_mtu && l.error.at.node == first.at.node;
-                });
-                if (link == f.icmp_errors.end())
-                    link = f.icmp_errors.insert(link, IcmpErrorLink{first, e.hop, e.reverse, 0});
-                ++link->count;
-                ++stats_.icmp_errors_linked;
-                return {f.id, e.reverse};
-            }
-        }
-        ++stats_.icmp_errors_unlinked;
-    }
+    if (first.icmp_error)
+        if (const auto linked = link_icmp_error(first)) return *linked;
 
     // The client pod's view: a reply being de-NATed shows it at its last hop.
-    const Sighting& view = c.reply ? s.back() : s.front();
-    const Endpoint src = view_source(view), dst = view_destination(view);
-    const bool src_first = !endpoint_less(dst, src);
-    const Endpoint& lo = src_first ? src : dst;
-    const Endpoint& hi = src_first ? dst : src;
-    const Key key{{lo.addr, lo.version}, {hi.addr, hi.version}, lo.port, hi.port, view.proto};
-
-    bool fresh = false;
-    if (last_flow_ == UINT32_MAX || !(key == last_key_)) {
-        last_flow_ = find_or_add(key, fresh);
-        last_key_ = key;
-    }
-    if (fresh) {
-        Flow f;
-        f.id = static_cast<std::uint32_t>(flows_.size() + 1);
-        f.proto = view.proto;
-        f.version = view.ip_version;
-        // We saw the answer first: the one it answers is the client.
-        const bool answer_first =
-            (view.proto == kTcp && (view.tcp_flags & (kSyn | kAck)) == (kSyn | kAck)) ||
-            view.echo_reply();
-        f.client = answer_first ? dst : src;
-        f.server = answer_first ? src : dst;
-        f.first_ns = first.ts_ns;
-        f.last_ns = first.ts_ns;
-        flows_.push_back(std::move(f));
-        state_.emplace_back().key = key;
-    }
-    const std::uint32_t idx = last_flow_;
+    const Sighting& view = c.reply ? last : first;
+    const bool echo_request = view.echo_request(), echo_reply = view.echo_reply();
+    const bool echo = echo_request || echo_reply;
+    const Endpoint src{view.src, view.ip_version, view_source_port(view, echo)};
+    const Key key = key_of(view, src.port, view_destination_port(view, echo));
+    const std::uint64_t hash = key_hash(key);
+    std::uint32_t idx = find(key, hash);
+    if (idx == kNoFlow) idx = add_flow(key, hash, view, echo, first.ts_ns);
     Flow& f = flows_[idx];
     FlowState& st = state_[idx];
 
     // An echo's two ends carry the same identifier: the message type tells the way.
-    const bool reverse = is_echo(view) ? view.echo_reply() : !(src == f.client);
+    const bool reverse = echo ? echo_reply : !(src == f.client);
     FlowDir& dir = reverse ? f.rev : f.fwd;
     ++dir.packets;
     dir.bytes += view.length;
     if (p.ambiguous) ++dir.ambiguous;
 
     bool wireguard = false, clear = false;
+    std::int64_t first_ns = f.first_ns, last_ns = f.last_ns;
     for (const Sighting& x : s) {
         wireguard |= x.encap == Encap::wireguard || x.at.kind == PointKind::wireguard;
         // Inner addresses readable on a NIC and still the sender's: pod IPs on the wire.
-        clear |= x.at.kind == PointKind::nic && x.encap != Encap::wireguard && x.src == first.src &&
-                 x.ip_version == first.ip_version;
+        clear |= x.at.kind == PointKind::nic && x.encap != Encap::wireguard &&
+                 same_addr(x.src, first.src) && x.ip_version == first.ip_version;
         if (x.at.kind == PointKind::pod_veth && x.df && x.length > dir.max_df_length) {
             dir.max_df_length = x.length;
             dir.max_df_ns = x.ts_ns;
         }
-        f.first_ns = std::min(f.first_ns, x.ts_ns);
-        f.last_ns = std::max(f.last_ns, x.ts_ns);
+        first_ns = std::min(first_ns, x.ts_ns);
+        last_ns = std::max(last_ns, x.ts_ns);
     }
+    f.first_ns = first_ns;
+    f.last_ns = last_ns;
     if (wireguard) ++dir.wireguard;
     if (clear && (c.kind == PathKind::cross_node || c.kind == PathKind::service))
         ++dir.clear_on_wire;
 
-    if (view.proto == kTcp && carries_sequence(first)) {
-        auto& ring = st.segments[reverse];
-        const bool again = std::ranges::any_of(ring, [&](const Segment& g) {
-            return g.used && g.seq == first.tcp_seq && g.length == first.length && g.at == first.at;
-        });
-        if (again) {
-            ++dir.retransmissions;
-        } else {
-            auto& n = st.next[reverse];
-            ring[n] = {first.tcp_seq, first.length, first.at, true};
-            n = static_cast<std::uint8_t>((n + 1) % ring.size());
-        }
-    }
-
     if (view.proto == kTcp) {
+        if (carries_sequence(first) && retransmitted(st.segments[reverse], first))
+            ++dir.retransmissions;
         f.syn |= (view.tcp_flags & (kSyn | kAck)) == kSyn;
         f.syn_ack |= (view.tcp_flags & (kSyn | kAck)) == (kSyn | kAck);
     }
-    f.echo_request |= view.echo_request();
-    f.echo_reply |= view.echo_reply();
+    f.echo_request |= echo_request;
+    f.echo_reply |= echo_reply;
 
-    if (const std::uint64_t rank = kind_rank(c, s.size()); rank > st.kind_rank) {
+    if (const std::uint64_t rank = kind_rank(c, hops); rank > st.kind_rank) {
         st.kind_rank = rank;
         f.kind = c.kind;
         f.encap = c.encap;
@@ -261,55 +345,20 @@ FlowTable::Added FlowTable::add(const Path& p, const Classification& c) {
             f.dnat = Rewrite{c.src_nat->to, c.src_nat->from, c.src_nat->hop};
     }
 
-    for (std::size_t i = 1; i < s.size(); ++i) {
-        auto hop = std::ranges::find_if(f.hops, [&](const HopStat& h) {
-            return h.reverse == reverse && h.from == s[i - 1].at && h.to == s[i].at;
-        });
-        if (hop == f.hops.end()) {
-            hop = f.hops.insert(hop, HopStat{});
-            hop->from = s[i - 1].at;
-            hop->to = s[i].at;
-            hop->reverse = reverse;
-        }
-        hop->latency.add(hop_latency_ns(p, i));
-        hop->ts_digits = std::min({hop->ts_digits, s[i - 1].ts_digits, s[i].ts_digits});
-    }
+    if (hops > 1) add_hops(f, p, reverse);
 
-    const Sighting& last = s.back();
     const bool delivered =
         (last.at.kind == PointKind::pod_veth && last.direction == probes::Direction::outbound) ||
         (last.at.kind == PointKind::pod_side && last.direction == probes::Direction::inbound);
-    if (!delivered) {
-        auto end = std::ranges::find_if(
-            f.ends, [&](const PathEnd& e) { return e.reverse == reverse && e.at == last.at; });
-        if (end == f.ends.end() && f.ends.size() < Flow::kMaxEnds) {
-            end = f.ends.insert(end, PathEnd{});
-            end->at = last.at;
-            end->reverse = reverse;
-            end->first_ns = last.ts_ns;
-            end->last = last;
-            const bool from_pod = (first.at.kind == PointKind::pod_veth &&
-                                   first.direction == probes::Direction::inbound) ||
-                                  (first.at.kind == PointKind::pod_side &&
-                                   first.direction == probes::Direction::outbound);
-            const bool out = last.at.kind != PointKind::pod_veth &&
-                             last.direction == probes::Direction::outbound;
-            end->transmit = last.at.node == first.at.node && (from_pod || out);
-        }
-        if (end != f.ends.end()) {
-            ++end->count;
-            end->first_ns = std::min(end->first_ns, last.ts_ns);
-            end->last_ns = std::max(end->last_ns, last.ts_ns);
-        }
-    }
+    if (!delivered) add_end(f, first, last, reverse);
 
     Path& example = reverse ? f.example_rev : f.example_fwd;
-    if (s.size() > example.sightings.size()) example = p;
+    if (hops > example.sightings.size()) example = p;
 
     if (first.quote_key != 0 && !first.icmp_error) {
         quoted_[quote_slot(first.quote_key)] = {
             first.quote_key, first.ts_ns, idx,
-            static_cast<std::uint16_t>(std::min<std::size_t>(s.size() - 1, 0xffff)), reverse};
+            static_cast<std::uint16_t>(std::min<std::size_t>(hops - 1, 0xffff)), reverse};
     }
     return {f.id, reverse};
 }

@@ -5,7 +5,6 @@
 // the packet they quote.
 #include <array>
 #include <cstdint>
-#include <cstring>
 #include <optional>
 #include <vector>
 
@@ -13,7 +12,6 @@
 #include "trace/correlate.hpp"
 #include "trace/ip.hpp"
 #include "trace/sighting.hpp"
-#include "trace/u64_map.hpp"
 
 namespace podtrace::trace {
 
@@ -31,9 +29,12 @@ public:
     std::int64_t quantile(double q) const;
 
 private:
+    // Out of line and cold, so that add() needs no saved registers.
+    [[gnu::cold]] void new_bucket(std::size_t i, std::int16_t b);
     std::vector<std::pair<std::int16_t, std::uint32_t>> buckets_;  // sorted by bucket
     std::uint64_t count_ = 0;
     std::int64_t min_ = INT64_MAX, max_ = INT64_MIN;
+    std::size_t last_ = 0;  // the bucket the last sample went to
 };
 
 struct HopStat {
@@ -127,23 +128,17 @@ public:
     std::int64_t quote_window_ns = 2'000'000'000;
 
 private:
+    // A flow's two ends as words, in a fixed order of ends so that both directions key alike
+    // (any order does: it is never shown), and the protocol.
     struct Key {
-        IpAddr a, b;
-        std::uint16_t pa = 0, pb = 0;
-        std::uint8_t proto = 0;
-        // Word compares: the defaulted one calls memcmp per address, on every packet.
+        std::uint64_t lo0 = 0, lo1 = 0, hi0 = 0, hi1 = 0;
+        std::uint64_t rest = 0;  // both ports, protocol, IP version
         bool operator==(const Key& o) const {
-            std::uint64_t x[4], y[4];
-            std::memcpy(x, a.addr.data(), 16);
-            std::memcpy(x + 2, b.addr.data(), 16);
-            std::memcpy(y, o.a.addr.data(), 16);
-            std::memcpy(y + 2, o.b.addr.data(), 16);
-            return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3])) == 0 &&
-                   a.version == o.a.version && b.version == o.b.version && pa == o.pa &&
-                   pb == o.pb && proto == o.proto;
+            return ((lo0 ^ o.lo0) | (lo1 ^ o.lo1) | (hi0 ^ o.hi0) | (hi1 ^ o.hi1) |
+                    (rest ^ o.rest)) == 0;
         }
     };
-    // Non-zero, for U64Map; equal keys hash alike, different keys rarely.
+    static Key key_of(const Sighting& view, std::uint16_t sport, std::uint16_t dport);
     static std::uint64_t key_hash(const Key& k);
     // The packets an ICMP error may quote, by quote key in a direct-mapped cache: one store per
     // packet, no eviction pass; a newer packet with the same slot replaces an older one, so at
@@ -159,31 +154,46 @@ private:
     static std::size_t quote_slot(std::uint64_t key) {
         return static_cast<std::size_t>((key * 0x9e3779b97f4a7c15ull) >> (64 - kQuoteBits));
     }
-    // What a flow needs remembered but does not show: the last TCP segments each way (a
-    // retransmission is the same seq and length again at the same point), and how the path
+    // The last TCP segments one way (a retransmission is the same seq and length again at the
+    // same point) in a ring, with a filter that spares most segments the scan of it: the ring
+    // is searched only when the bit a segment's seq and length hash to is set. `seen` has the
+    // bits of the entries written since `next` last wrapped, `seen_before` those of the round
+    // before, so together they cover every entry.
+    struct Segments {
+        std::array<std::uint64_t, 8> seq_length{};  // seq << 32 | length
+        std::array<PointId, 8> at{};
+        std::uint64_t seen = 0, seen_before = 0;
+        std::uint8_t used = 0, next = 0;  // entries filled; where the next one goes
+    };
+    // What a flow needs remembered but does not show: its segments each way, and how the path
     // that set the flow's kind ranked.
-    struct Segment {
-        std::uint32_t seq = 0, length = 0;
-        PointId at;
-        bool used = false;
-    };
     struct FlowState {
-        std::array<std::array<Segment, 8>, 2> segments{};
-        std::array<std::uint8_t, 2> next{};
+        std::array<Segments, 2> segments{};
         std::uint64_t kind_rank = 0;
-        Key key;  // checked on an index hit: flows whose keys' hashes collide stay apart
     };
-    // The flow with `key`, added (empty, fresh set) when there is none.
-    std::uint32_t find_or_add(const Key& key, bool& fresh);
+    static constexpr std::uint32_t kNoFlow = UINT32_MAX;
+    std::uint32_t find(const Key& key, std::uint64_t hash) const;  // kNoFlow when none
+    void add_to_index(std::uint32_t idx, std::uint64_t hash);
+    std::uint32_t add_flow(const Key& key, std::uint64_t hash, const Sighting& view, bool echo,
+                           std::int64_t ts_ns);
+    void count_arp(const Sighting& first);
+    // The flow of the packet an ICMP error quotes, when it was seen recently enough.
+    std::optional<Added> link_icmp_error(const Sighting& first);
+    // Whether `first` repeats a segment in `ring`; remembered there if not.
+    static bool retransmitted(Segments& ring, const Sighting& first);
+    static void add_hops(Flow& f, const Path& p, bool reverse);
+    static void add_end(Flow& f, const Sighting& first, const Sighting& last, bool reverse);
+    // The end recorded for a path ending at `last`; nullptr when a flow has kMaxEnds already.
+    static PathEnd* new_end(Flow& f, const Sighting& first, const Sighting& last, bool reverse);
     std::vector<Flow> flows_;
     std::vector<FlowState> state_;  // parallel to flows_
-    // key_hash -> flow index: open addressing, no allocation per flow (unordered_map's node
-    // allocation and modulo bucket were most of add()). A hash already taken by another key
-    // moves on to next_hash of it.
-    U64Map index_;
-    // Consecutive packets mostly belong to one flow: its key is checked before the map.
-    Key last_key_;
-    std::uint32_t last_flow_ = UINT32_MAX;
+    std::vector<Key> keys_;         // parallel to flows_
+    // Flow index by key: open addressing with linear probing, at most half full, so a lookup
+    // mostly reads one slot and one key. A slot holds the key hash's top half and the flow
+    // index + 1 (0: empty): keys are compared only when the hashes agree. The table doubles
+    // as flows come; nothing is allocated per packet.
+    static constexpr std::uint64_t kTagMask = ~std::uint64_t{0xffffffff};
+    std::vector<std::uint64_t> index_ = std::vector<std::uint64_t>(64);
     std::vector<Quoted> quoted_ = std::vector<Quoted>(std::size_t{1} << kQuoteBits);
     FlowStats stats_;
 };

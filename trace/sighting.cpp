@@ -106,10 +106,6 @@ namespace {
 
 constexpr decode::Mac kCaliMac{0xee, 0xee, 0xee, 0xee, 0xee, 0xee};
 
-bool is_ip(Proto p) {
-    return p == Proto::ipv4 || p == Proto::ipv6;
-}
-
 // The outermost tunnel, and the outermost IP header that carries it.
 void read_encap(const decode::Decoded& d, Sighting& s) {
     int outer = -1;
@@ -117,32 +113,36 @@ void read_encap(const decode::Decoded& d, Sighting& s) {
         const Layer& l = d.layers[i];
         if (l.quoted) break;
         Encap e = Encap::none;
-        if (is_ip(l.proto)) {
-            if (outer < 0) {
-                outer = i;
-                continue;
-            }
-            e = Encap::ipip;  // an IP header right inside another one
+        switch (l.proto) {
+            case Proto::ipv4:
+            case Proto::ipv6:
+                if (outer < 0) {
+                    outer = i;
+                    continue;
+                }
+                e = Encap::ipip;  // an IP header right inside another one
+                break;
+            case Proto::vxlan:
+                e = Encap::vxlan;
+                s.tunnel_id = l.vxlan.vni;
+                break;
+            case Proto::geneve:
+                e = Encap::geneve;
+                s.tunnel_id = l.geneve.vni;
+                break;
+            case Proto::gre:
+                e = Encap::gre;
+                s.tunnel_id = l.gre.key;
+                break;
+            case Proto::wireguard:
+                e = Encap::wireguard;
+                s.wg_type = l.wg.type;
+                s.tunnel_id = l.wg.type == 1 ? l.wg.sender : l.wg.receiver;
+                s.wg_counter = l.wg.counter;
+                break;
+            default: continue;
         }
-        if (l.proto == Proto::vxlan) {
-            e = Encap::vxlan;
-            s.tunnel_id = l.vxlan.vni;
-        }
-        if (l.proto == Proto::geneve) {
-            e = Encap::geneve;
-            s.tunnel_id = l.geneve.vni;
-        }
-        if (l.proto == Proto::gre) {
-            e = Encap::gre;
-            s.tunnel_id = l.gre.key;
-        }
-        if (l.proto == Proto::wireguard) {
-            e = Encap::wireguard;
-            s.wg_type = l.wg.type;
-            s.tunnel_id = l.wg.type == 1 ? l.wg.sender : l.wg.receiver;
-            s.wg_counter = l.wg.counter;
-        }
-        if (e == Encap::none || outer < 0) continue;
+        if (outer < 0) continue;
         s.encap = e;
         const decode::IpL& ip = d.layers[outer].ip;
         s.outer_src = ip.src;

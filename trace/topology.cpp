@@ -219,34 +219,59 @@ void Topology::set_facts(std::uint16_t node, NodeFacts facts) {
     facts_.insert_or_assign(node, std::move(facts));
 }
 
-PointCoverage& Topology::coverage(PointId p) {
-    for (PointCoverage& c : points_)
-        if (c.point == p) return c;
-    points_.push_back({p});
-    return points_.back();
+std::size_t Topology::find_point(const PointId& p) {
+    std::size_t i = 0;
+    while (i < points_.size() && !(points_[i].point == p)) ++i;
+    if (i == points_.size()) {
+        points_.push_back({p});
+        learned_.emplace_back();
+    }
+    return i;
+}
+
+inline std::size_t Topology::point_index(const PointId& p) {
+    const std::uint32_t ids = std::uint32_t{p.node} << 16 | p.interface;
+    std::uint32_t& recent = recent_[(ids * 0x9e3779b1u) >> (32 - kRecentBits)];
+    if (recent == 0 || !(points_[recent - 1].point == p))
+        recent = static_cast<std::uint32_t>(find_point(p) + 1);
+    return recent - 1;
+}
+
+void Topology::learn_pod(std::size_t point, const decode::Addr& a, std::uint8_t version,
+                         PointId at) {
+    pod_veth_.try_emplace(ip_of(a, version), at);
+    learned_[point].pod = {a, version, true};
+}
+
+void Topology::learn_node(std::size_t point, const decode::Addr& a, std::uint8_t version,
+                          std::uint16_t node) {
+    node_addr_.try_emplace(ip_of(a, version), node);
+    learned_[point].node = {a, version, true};
 }
 
 void Topology::cover(PointId p, std::int64_t from_ns, std::int64_t to_ns) {
-    PointCoverage& c = coverage(p);
+    PointCoverage& c = points_[point_index(p)];
     c.first_ns = std::min(c.first_ns, from_ns);
     c.last_ns = std::max(c.last_ns, to_ns);
 }
 
 void Topology::saw(const Sighting& s) {
-    PointCoverage& c = coverage(s.at);
-    c.first_ns = std::min(c.first_ns, s.ts_ns);
-    c.last_ns = std::max(c.last_ns, s.ts_ns);
+    const std::size_t i = point_index(s.at);
+    PointCoverage& c = points_[i];
+    const std::int64_t ts = s.ts_ns;
+    c.first_ns = std::min(c.first_ns, ts);
+    c.last_ns = std::max(c.last_ns, ts);
     ++c.sightings;
+    const bool in = s.direction == probes::Direction::inbound;
+    const bool out = s.direction == probes::Direction::outbound;
+    if (!in && !out) return;
     if (s.at.kind == PointKind::pod_veth && s.ip_version != 0) {
-        if (s.direction == probes::Direction::inbound)
-            pod_veth_.try_emplace(ip_of(s.src, s.ip_version), s.at);
-        else if (s.direction == probes::Direction::outbound)
-            pod_veth_.try_emplace(ip_of(s.dst, s.ip_version), s.at);
+        const decode::Addr& pod = in ? s.src : s.dst;
+        if (!learned_[i].pod.is(pod, s.ip_version)) learn_pod(i, pod, s.ip_version, s.at);
     } else if (s.at.kind == PointKind::nic && s.encapsulated()) {
-        if (s.direction == probes::Direction::outbound)
-            node_addr_.try_emplace(ip_of(s.outer_src, s.outer_version), s.at.node);
-        else if (s.direction == probes::Direction::inbound)
-            node_addr_.try_emplace(ip_of(s.outer_dst, s.outer_version), s.at.node);
+        const decode::Addr& node = out ? s.outer_src : s.outer_dst;
+        if (!learned_[i].node.is(node, s.outer_version))
+            learn_node(i, node, s.outer_version, s.at.node);
     }
 }
 

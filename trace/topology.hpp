@@ -2,6 +2,7 @@
 // What is known about the nodes while explaining paths: what each capture point covered, the
 // facts a capture carried (`podtrace discover --json`), what the packets themselves show
 // (which veth a pod IP sits behind, a node's own addresses) and the Kubernetes inventory.
+#include <array>
 #include <cstdint>
 #include <expected>
 #include <optional>
@@ -103,10 +104,37 @@ public:
     std::string pod_at(PointId p) const;
 
 private:
-    PointCoverage& coverage(PointId p);
+    // The index in points_ of `p`, added when new: recent_ first, else a search.
+    std::size_t point_index(const PointId& p);
+    // The rare paths of saw(), cold so that its common one needs no saved registers.
+    [[gnu::cold]] std::size_t find_point(const PointId& p);
+    // Learns where a pod or a node's address is (the first sighting wins), into learned_ too.
+    [[gnu::cold]] void learn_pod(std::size_t point, const decode::Addr& a, std::uint8_t version,
+                                 PointId at);
+    [[gnu::cold]] void learn_node(std::size_t point, const decode::Addr& a, std::uint8_t version,
+                                  std::uint16_t node);
     Names* names_;
     const Inventory* inventory_ = nullptr;
     std::vector<PointCoverage> points_;
+    // Per point (parallel to points_), the addresses saw() last learned from there, as the
+    // sighting carried them: they are in pod_veth_ or node_addr_ for good, so the same pod or
+    // node again needs no map lookup.
+    struct LastAddr {
+        decode::Addr addr{};
+        std::uint8_t version = 0;
+        bool set = false;
+        bool is(const decode::Addr& a, std::uint8_t v) const {
+            return set && version == v && same_addr(addr, a);
+        }
+    };
+    struct Learned {
+        LastAddr pod, node;
+    };
+    std::vector<Learned> learned_;
+    // points_ index + 1 (0: none) by a hash of the point's ids: a point seen before is mostly
+    // one compare away, not a search.
+    static constexpr int kRecentBits = 6;
+    std::array<std::uint32_t, 1 << kRecentBits> recent_{};
     std::unordered_map<std::uint16_t, NodeFacts> facts_;
     std::unordered_map<IpAddr, PointId, IpAddrHash> pod_veth_;
     std::unordered_map<IpAddr, std::uint16_t, IpAddrHash> node_addr_;

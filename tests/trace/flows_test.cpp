@@ -108,6 +108,26 @@ TEST_CASE("latency stats: log buckets, quantiles at bucket midpoints", "[flows]"
         CHECK(l.quantile(0.75) == 0);
         CHECK(l.quantile(1.0) == 1920);  // [1792, 2048)
     }
+    SECTION("the order of the samples does not matter") {
+        // Samples jumping about, some negative, against the same ones in order: every bucket
+        // found or added wherever the one before was.
+        std::vector<std::int64_t> samples;
+        std::uint32_t state = 7;
+        for (int i = 0; i < 5000; ++i) {
+            state = state * 1103515245u + 12345u;
+            const auto spread = static_cast<std::int64_t>(state >> 8) % 2'000'000;
+            samples.push_back(i % 5 == 0 ? -spread / 100 : i % 3 == 0 ? spread : spread % 5000);
+        }
+        LatencyStats shuffled, sorted;
+        for (const std::int64_t ns : samples) shuffled.add(ns);
+        std::ranges::sort(samples);
+        for (const std::int64_t ns : samples) sorted.add(ns);
+        CHECK(shuffled.count() == sorted.count());
+        CHECK(shuffled.min_ns() == sorted.min_ns());
+        CHECK(shuffled.max_ns() == sorted.max_ns());
+        for (int percent = 1; percent <= 100; ++percent)
+            CHECK(shuffled.quantile(percent / 100.0) == sorted.quantile(percent / 100.0));
+    }
 }
 
 TEST_CASE("a TCP handshake pod1 -> pod3 over IPIP is one flow", "[flows]") {
@@ -479,4 +499,82 @@ TEST_CASE("path ends: counted per point and way, at most kMaxEnds distinct", "[f
     CHECK_FALSE(f.ends[0].transmit);  // not known to have left a pod on this node
     CHECK(n.name(f.ends[7].at.interface) == "eth7");
     CHECK(f.ends[7].count == 1);
+}
+
+namespace {
+
+// A TCP segment 172.16.158.1:40000 -> 172.16.184.<host>:80 seen alone on a NIC.
+Path nic_segment(Names& n, const char* iface, std::int64_t ts, std::uint8_t host, std::uint32_t seq,
+                 std::uint32_t length) {
+    Sighting s;
+    s.ts_ns = ts;
+    s.at = make_point(n, "k8s-w1", iface);
+    s.src = IpAddr::parse("172.16.158.1")->addr;
+    s.dst = IpAddr::parse("172.16.184.0")->addr;
+    s.dst[3] = host;
+    s.ip_version = 4;
+    s.proto = kTcp;
+    s.has_ports = true;
+    s.sport = 40000;
+    s.dport = 80;
+    s.tcp_flags = kPsh | kAck;
+    s.tcp_seq = seq;
+    s.length = length;
+    return Path{{s}};
+}
+
+}  // namespace
+
+TEST_CASE("many flows: each keeps its own packets as the index grows", "[flows]") {
+    Names n;
+    FlowTable t;
+    for (int round = 0; round < 3; ++round)
+        for (int host = 1; host <= 250; ++host) {
+            const auto h = static_cast<std::uint8_t>(host);
+            const Path p = nic_segment(n, "ens5", round * kMs + host, h,
+                                       static_cast<std::uint32_t>(round * 1000 + host), 100);
+            const auto added = t.add(p, classify(p));
+            CHECK(added.flow == static_cast<std::uint32_t>(host));
+        }
+    REQUIRE(t.flows().size() == 250);
+    for (const Flow& f : t.flows()) {
+        CHECK(f.fwd.packets == 3);
+        CHECK(f.rev.packets == 0);
+        CHECK(f.server.addr[3] == f.id);
+    }
+}
+
+TEST_CASE("a retransmission repeats one of the last 8 new segments at that point", "[flows]") {
+    // The table against the rule it implements, on segments that often repeat an earlier one
+    // (some within the last 8, some older) at one of two points.
+    Names n;
+    FlowTable t;
+    struct Seen {
+        std::uint32_t seq, length;
+        bool second_point;
+    };
+    std::vector<Seen> ring;  // the last 8 segments not counted as retransmissions, oldest first
+    std::uint64_t expected = 0;
+    std::uint32_t state = 12345;
+    const auto random = [&] { return state = state * 1103515245u + 12345u; };
+    for (int i = 0; i < 2000; ++i) {
+        Seen s{static_cast<std::uint32_t>(i) * 1000, 100 + random() % 3 * 100, random() % 4 == 0};
+        // Mostly one of the last 16 seqs again: counted only while still among the last 8 kept.
+        if (i > 16 && random() % 3 != 0) s.seq -= (1 + random() % 16) * 1000;
+        const bool again = std::ranges::any_of(ring, [&](const Seen& e) {
+            return e.seq == s.seq && e.length == s.length && e.second_point == s.second_point;
+        });
+        if (again) {
+            ++expected;
+        } else {
+            ring.push_back(s);
+            if (ring.size() > 8) ring.erase(ring.begin());
+        }
+        const Path p =
+            nic_segment(n, s.second_point ? "ens6" : "ens5", i * kUs, 4, s.seq, s.length);
+        t.add(p, classify(p));
+    }
+    REQUIRE(t.flows().size() == 1);
+    CHECK(expected > 50);
+    CHECK(t.flows()[0].fwd.retransmissions == expected);
 }
