@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <expected>
 #include <fstream>
+#include <new>
 #include <optional>
 #include <ostream>
 #include <sstream>
@@ -35,13 +36,20 @@ public:
         head_ = (head_ + 1) & (ring_.size() - 1);
         --size_;
     }
-    void push(const trace::Sighting& s) {
+    // The slot the next sighting is built in, in place; file() then puts it in order.
+    trace::Sighting& back() {
         if (size_ == ring_.size()) grow();
+        return ring_[(head_ + size_) & (ring_.size() - 1)];
+    }
+    void file() {
         const std::size_t mask = ring_.size() - 1;
         std::size_t i = size_++;
-        for (; i > 0 && ring_[(head_ + i - 1) & mask].ts_ns > s.ts_ns; --i)
+        const std::int64_t ts = ring_[(head_ + i) & mask].ts_ns;
+        if (i == 0 || ring_[(head_ + i - 1) & mask].ts_ns <= ts) return;
+        const trace::Sighting late = ring_[(head_ + i) & mask];
+        for (; i > 0 && ring_[(head_ + i - 1) & mask].ts_ns > ts; --i)
             ring_[(head_ + i) & mask] = ring_[(head_ + i - 1) & mask];
-        ring_[(head_ + i) & mask] = s;
+        ring_[(head_ + i) & mask] = late;
     }
 
 private:
@@ -420,11 +428,12 @@ void CaptureReader::Impl::fill(Input& in) {
         in.newest = std::max(in.newest, ts);
         const std::uint64_t ref = hook ? hook(f, d, at) : 0;
         if (!trace::sightable(d)) continue;
-        trace::Sighting s = trace::make_sighting(d, at);
+        // Placement new: make_sighting's result is built in the ring slot, not copied there.
+        trace::Sighting& s = *::new (&in.held.back()) trace::Sighting(trace::make_sighting(d, at));
         s.ts_ns = ts;
         s.ref = ref;
         infer_direction(s, addresses);
-        in.held.push(s);
+        in.held.file();
     }
 }
 

@@ -1,6 +1,7 @@
 #include "trace/correlate.hpp"
 
 #include <algorithm>
+#include <bit>
 
 #include "trace/ip.hpp"
 
@@ -58,6 +59,10 @@ bool transmitting(const Path& p, const Sighting& s) {
 
 }  // namespace
 
+Correlator::Correlator(CorrelatorOptions opt) : opt_(opt), ring_(64) {
+    rebucket();
+}
+
 void Correlator::emit(Path& p) {
     ++stats_.paths;
     if (sink_)
@@ -74,20 +79,7 @@ void Correlator::emit_alone(const Sighting& s) {
 }
 
 void Correlator::retire_front() {
-    // The oldest packets' sightings went cold while they waited: fetch those retired next now,
-    // with their slots in newest_ (erased by the fingerprint kept in the group, so erasing
-    // never waits on the sightings), so neither this nor the sink waits on memory one packet at
-    // a time.
-    constexpr std::size_t kAhead = 8;
-    if (count_ > kAhead) {
-        const Group& ahead = at(kAhead);
-        newest_.prefetch(ahead.fingerprint);
-        const auto* next = reinterpret_cast<const char*>(ahead.path.sightings.data());
-        const std::size_t bytes = ahead.path.sightings.size() * sizeof(Sighting);
-        for (std::size_t off = 0; off < bytes; off += 64) __builtin_prefetch(next + off);
-    }
     Group& g = at(0);
-    newest_.erase_if_value(g.fingerprint, base_);
     head_ = (head_ + 1) & (ring_.size() - 1);
     --count_;
     ++base_;
@@ -97,15 +89,28 @@ void Correlator::retire_front() {
 Correlator::Group& Correlator::open_group() {
     if (count_ == ring_.size()) {
         // Grow by doubling, oldest first at 0; slots keep their storage.
-        std::vector<Group> bigger(ring_.empty() ? 64 : ring_.size() * 2);
+        std::vector<Group> bigger(ring_.size() * 2);
         for (std::size_t i = 0; i < count_; ++i) bigger[i] = std::move(at(i));
         ring_.swap(bigger);
         head_ = 0;
+        rebucket();
     }
     Group& g = at(count_++);
     g.path.sightings.clear();
     g.path.ambiguous = false;
     return g;
+}
+
+void Correlator::rebucket() {
+    const std::size_t n = ring_.size() * 4;
+    bucket_.assign(n, kNoGroup);
+    bucket_shift_ = 64 - std::countr_zero(n);
+    for (std::size_t i = 0; i < count_; ++i) {
+        Group& g = at(i);
+        std::uint64_t& newest = bucket_[bucket_of(g.fingerprint)];
+        g.older = newest;
+        newest = base_ + i;
+    }
 }
 
 void Correlator::evict_before(std::int64_t cutoff) {
@@ -132,9 +137,9 @@ void Correlator::add(const Sighting& s) {
     std::int64_t best_gap = 0;
     int candidates = 0;
     bool repeat = false, other_way = false;
-    const std::uint64_t* newest = newest_.find(s.fingerprint);
-    const std::uint64_t head = newest ? *newest : kNoGroup;
+    const std::uint64_t head = bucket_[bucket_of(s.fingerprint)];
     for (Group* g = group(head); g; g = group(g->older)) {
+        if (g->fingerprint != s.fingerprint) continue;  // another fingerprint in the bucket
         if (std::ranges::any_of(g->path.sightings,
                                 [&](const Sighting& o) { return o.at == s.at; })) {
             repeat = true;
@@ -167,13 +172,13 @@ void Correlator::add(const Sighting& s) {
         stats_.shortest_early_ns = std::min(stats_.shortest_early_ns, now_ - at(0).first_ts);
         retire_front();
     }
-    Group& g = open_group();
+    Group& g = open_group();  // may rebucket
     g.path.sightings.push_back(s);
     g.first_ts = g.last_ts = s.ts_ns;
     g.fingerprint = s.fingerprint;
-    const std::uint64_t seq = base_ + count_ - 1;
-    g.older = head;
-    newest_.set(s.fingerprint, seq);
+    std::uint64_t& newest = bucket_[bucket_of(s.fingerprint)];
+    g.older = newest;
+    newest = base_ + count_ - 1;
     stats_.peak_in_flight = std::max(stats_.peak_in_flight, count_);
 }
 
@@ -186,7 +191,6 @@ void Correlator::advance(std::int64_t now_ns) {
 
 void Correlator::finish() {
     while (count_ > 0) retire_front();
-    newest_.clear();
 }
 
 std::vector<Path> Correlator::drain() {

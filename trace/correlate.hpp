@@ -4,7 +4,6 @@
 #include <vector>
 
 #include "trace/sighting.hpp"
-#include "trace/u64_map.hpp"
 
 namespace podtrace::trace {
 
@@ -58,7 +57,7 @@ struct CorrelatorStats {
 // max_in_flight.
 class Correlator {
 public:
-    explicit Correlator(CorrelatorOptions opt = {}) : opt_(opt) {}
+    explicit Correlator(CorrelatorOptions opt = {});
     // Finished paths go to `sink` from now on instead of waiting for drain().
     void set_sink(PathSink* sink) { sink_ = sink; }
 
@@ -80,8 +79,8 @@ private:
         Path path;  // its storage stays with the slot when a sink takes the path
         std::int64_t first_ts = 0;
         std::int64_t last_ts = 0;
-        std::uint64_t fingerprint = 0;   // kept here: retiring needs it without the cold path
-        std::uint64_t older = kNoGroup;  // previous in-flight group with the same fingerprint
+        std::uint64_t fingerprint = 0;
+        std::uint64_t older = kNoGroup;  // the seq of the group opened before it in its bucket
     };
     static constexpr std::uint64_t kNoGroup = ~std::uint64_t{0};
 
@@ -92,6 +91,10 @@ private:
         return seq == kNoGroup || seq < base_ ? nullptr : &at(seq - base_);
     }
     Group& open_group();
+    std::size_t bucket_of(std::uint64_t fingerprint) const {
+        return static_cast<std::size_t>((fingerprint * 0x9e3779b97f4a7c15ull) >> bucket_shift_);
+    }
+    void rebucket();
     void emit(Path& p);
     void emit_alone(const Sighting& s);
 
@@ -102,7 +105,11 @@ private:
     std::vector<Group> ring_;
     std::size_t head_ = 0, count_ = 0;
     std::uint64_t base_ = 0;
-    U64Map newest_;  // fingerprint -> the newest in-flight group's seq
+    // Per fingerprint hash, the seq of the newest group opened there; the groups chain on by
+    // `older`. Never erased: a retired seq (< base_) ends a chain, so retiring costs nothing.
+    // Four buckets per ring slot keep the chains short.
+    std::vector<std::uint64_t> bucket_;
+    int bucket_shift_ = 64;
     PathSink* sink_ = nullptr;
     Path alone_;  // lent to the sink for a sighting that joins nothing
     std::vector<Path> done_;

@@ -1,5 +1,10 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <numeric>
+#include <random>
+#include <unordered_map>
+
 #include "crafted.hpp"
 #include "trace/classify.hpp"
 
@@ -162,6 +167,55 @@ TEST_CASE("in-flight state stays bounded by the window, not by the stream length
     CHECK(short_peak <= 1'002);
     CHECK(long_peak <= 1'002);
     CHECK(long_peak == short_peak);
+}
+
+TEST_CASE("packets whose fingerprints share a bucket each get only their own sightings") {
+    // 3000 packets in flight at once: with random fingerprints, a few hundred share a hash
+    // bucket with another (birthday bound), whatever the hash. Their second sightings arrive in
+    // shuffled order.
+    Names n;
+    const auto a = make_point(n, "k8s-w1", "ens5");
+    const auto b = make_point(n, "k8s-w2", "ens5");
+    constexpr std::size_t kPackets = 3000;
+    std::mt19937_64 rng(7);
+    std::vector<std::uint64_t> fingerprints(kPackets);
+    for (auto& f : fingerprints) f = rng() | 1;
+    Sighting s;
+    s.ip_version = 4;
+    s.src = {10, 0, 0, 1};
+    s.dst = {10, 0, 0, 2};
+    Correlator c;
+    std::int64_t ts = 0;
+    s.at = a;
+    for (const std::uint64_t f : fingerprints) {
+        s.fingerprint = f;
+        s.ts_ns = ts++;
+        c.add(s);
+    }
+    std::vector<std::size_t> order(kPackets);
+    std::iota(order.begin(), order.end(), 0);
+    std::shuffle(order.begin(), order.end(), rng);
+    std::unordered_map<std::uint64_t, std::int64_t> second;  // fingerprint -> its b sighting's time
+    s.at = b;
+    for (const std::size_t i : order) {
+        s.fingerprint = fingerprints[i];
+        s.ts_ns = ts++;
+        second[s.fingerprint] = s.ts_ns;
+        c.add(s);
+    }
+    c.finish();
+    const auto paths = c.drain();
+    REQUIRE(paths.size() == kPackets);
+    for (const auto& p : paths) {
+        REQUIRE(p.sightings.size() == 2);
+        CHECK(p.sightings[0].at == a);
+        CHECK(p.sightings[1].at == b);
+        CHECK(p.sightings[1].fingerprint == p.sightings[0].fingerprint);
+        CHECK(p.sightings[1].ts_ns == second.at(p.sightings[0].fingerprint));
+        CHECK_FALSE(p.ambiguous);
+    }
+    CHECK(c.stats().matched == kPackets);
+    CHECK(c.stats().ambiguous == 0);
 }
 
 TEST_CASE("a sighting joins only a packet it shares an address with, nearer or not") {
