@@ -196,6 +196,9 @@ struct Decoded {
     std::int8_t inner_l4 = kNone;   // its TCP/UDP/ICMP layer, if decoded
     std::int8_t quoted_ip = kNone;  // IP header quoted by an ICMP error
     std::int8_t arp = kNone;
+    std::int8_t outer_ip = kNone;  // outermost IP layer (not quoted)
+    // Outermost tunnel after it: an IP header inside another one, or VXLAN/Geneve/GRE/WireGuard.
+    std::int8_t tunnel = kNone;
     std::uint16_t payload_offset = 0;  // innermost L4 payload; past caplen only if truncated
     std::uint16_t payload_len = 0;     // on the wire (may exceed what was captured)
 

@@ -67,6 +67,9 @@ private:
     Next wireguard();
 
     Layer* push(Proto proto);
+    // Records the layer just pushed as the outermost IP header or the outermost tunnel.
+    void note_outer_ip();
+    void note_tunnel();
     Next fail(Reason reason);
     bool enter_ip();  // false when an IP header here would be one tunnel too many
     void note_ip();   // records the IP layer just pushed as the innermost or the quoted one
@@ -101,6 +104,7 @@ void decode_frame(const probes::Frame& frame, const Ports& ports, Decoded& out) 
     out.nlayers = 0;
     out.encap_depth = 0;
     out.inner_ip = out.inner_l4 = out.quoted_ip = out.arp = kNone;
+    out.outer_ip = out.tunnel = kNone;
     out.payload_offset = out.payload_len = 0;
     out.fingerprint = 0;
     out.fingerprint_partial = false;
@@ -334,6 +338,19 @@ bool Walker::enter_ip() {
     return true;
 }
 
+void Walker::note_outer_ip() {
+    if (quoted_) return;
+    if (d_.outer_ip == kNone)
+        d_.outer_ip = static_cast<std::int8_t>(d_.nlayers - 1);
+    else
+        note_tunnel();  // an IP header right inside another one
+}
+
+void Walker::note_tunnel() {
+    if (!quoted_ && d_.outer_ip != kNone && d_.tunnel == kNone)
+        d_.tunnel = static_cast<std::int8_t>(d_.nlayers - 1);
+}
+
 void Walker::note_ip() {
     auto index = static_cast<std::int8_t>(d_.nlayers - 1);
     if (quoted_) {
@@ -372,6 +389,7 @@ Next Walker::ipv4() {
     std::size_t hlen = (v.u8(0) & 0x0f) * 4u;
     if (hlen < 20) return fail(Reason::ipv4_bad_header_length);
     Layer* l = push(Proto::ipv4);
+    note_outer_ip();
     IpL& ip = l->ip;
     ip.version = 4;
     ip.tos = v.u8(1);
@@ -426,6 +444,7 @@ Next Walker::ipv6() {
     if (!v.has(0, 40)) return fail(Reason::ipv6_truncated);
     if (v.u8(0) >> 4 != 6) return fail(Reason::ipv6_bad_version);
     Layer* l = push(Proto::ipv6);
+    note_outer_ip();
     IpL& ip = l->ip;
     ip.version = 6;
     std::uint32_t w0 = v.be32(0);
@@ -590,6 +609,7 @@ Next Walker::vxlan() {
     ByteView v = here();
     if (!v.has(0, 8)) return fail(Reason::vxlan_truncated);
     Layer* l = push(Proto::vxlan);
+    note_tunnel();
     l->vxlan.flags = v.u8(0);
     l->vxlan.vni = v.be24(4);
     // RFC 7348: the I flag says the VNI is valid; without it this is not VXLAN we can use.
@@ -602,6 +622,7 @@ Next Walker::geneve() {
     ByteView v = here();
     if (!v.has(0, 8)) return fail(Reason::geneve_truncated);
     Layer* l = push(Proto::geneve);
+    note_tunnel();
     std::uint8_t b0 = v.u8(0);
     l->geneve.options_len = static_cast<std::uint8_t>((b0 & 0x3f) * 4);
     l->geneve.protocol = v.be16(2);
@@ -619,6 +640,7 @@ Next Walker::gre() {
     ByteView v = here();
     if (!v.has(0, 4)) return fail(Reason::gre_truncated);
     Layer* l = push(Proto::gre);
+    note_tunnel();
     GreL& g = l->gre;
     g.flags = v.be16(0);
     g.protocol = v.be16(2);
@@ -640,6 +662,7 @@ Next Walker::wireguard() {
     ByteView v = here();
     if (!v.has(0, 4)) return fail(Reason::wireguard_truncated);
     Layer* l = push(Proto::wireguard);
+    note_tunnel();
     WireguardL& w = l->wg;
     w = {};
     w.type = v.u8(0);

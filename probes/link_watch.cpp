@@ -97,12 +97,12 @@ void LinkWatch::read_events(const std::function<void(const LinkEvent&)>& on) {
     nl_socket_modify_cb(events_.get(), NL_CB_VALID, NL_CB_DEFAULT, nullptr, nullptr);
 }
 
-std::expected<std::vector<LinkInfo>, std::string> LinkWatch::links() const {
+std::expected<std::vector<WatchedLink>, std::string> LinkWatch::links() const {
     nl_cache* raw = nullptr;
     if (int err = rtnl_link_alloc_cache(query_.get(), AF_UNSPEC, &raw); err < 0)
         return std::unexpected(nl_error("netlink: listing links", err));
     Cache cache(raw);
-    std::vector<LinkInfo> out;
+    std::vector<WatchedLink> out;
     for (nl_object* o = nl_cache_get_first(raw); o; o = nl_cache_get_next(o)) {
         auto* link = reinterpret_cast<rtnl_link*>(o);
         const char* name = rtnl_link_get_name(link);

@@ -10,7 +10,7 @@ struct nl_sock;
 
 namespace podtrace::probes {
 
-struct LinkInfo {
+struct WatchedLink {
     std::string name;
     int ifindex = 0;
     bool up = false;
@@ -18,7 +18,7 @@ struct LinkInfo {
 
 struct LinkEvent {
     enum class Kind : unsigned char { added, removed, resync } kind = Kind::added;
-    LinkInfo link;  // empty for resync: events were lost, list the links again
+    WatchedLink link;  // empty for resync: events were lost, list the links again
 };
 
 class LinkWatch {
@@ -33,7 +33,7 @@ public:
     // Reads what the socket holds without blocking and calls `on` per event.
     void read_events(const std::function<void(const LinkEvent&)>& on);
 
-    std::expected<std::vector<LinkInfo>, std::string> links() const;
+    std::expected<std::vector<WatchedLink>, std::string> links() const;
     // The output interface of the IPv4 default route in the main table; "" when there is none.
     std::expected<std::string, std::string> default_route_interface() const;
 

@@ -108,48 +108,33 @@ constexpr decode::Mac kCaliMac{0xee, 0xee, 0xee, 0xee, 0xee, 0xee};
 
 // The outermost tunnel, and the outermost IP header that carries it.
 void read_encap(const decode::Decoded& d, Sighting& s) {
-    int outer = -1;
-    for (int i = 0; i < d.nlayers; ++i) {
-        const Layer& l = d.layers[i];
-        if (l.quoted) break;
-        Encap e = Encap::none;
-        switch (l.proto) {
-            case Proto::ipv4:
-            case Proto::ipv6:
-                if (outer < 0) {
-                    outer = i;
-                    continue;
-                }
-                e = Encap::ipip;  // an IP header right inside another one
-                break;
-            case Proto::vxlan:
-                e = Encap::vxlan;
-                s.tunnel_id = l.vxlan.vni;
-                break;
-            case Proto::geneve:
-                e = Encap::geneve;
-                s.tunnel_id = l.geneve.vni;
-                break;
-            case Proto::gre:
-                e = Encap::gre;
-                s.tunnel_id = l.gre.key;
-                break;
-            case Proto::wireguard:
-                e = Encap::wireguard;
-                s.wg_type = l.wg.type;
-                s.tunnel_id = l.wg.type == 1 ? l.wg.sender : l.wg.receiver;
-                s.wg_counter = l.wg.counter;
-                break;
-            default: continue;
-        }
-        if (outer < 0) continue;
-        s.encap = e;
-        const decode::IpL& ip = d.layers[outer].ip;
-        s.outer_src = ip.src;
-        s.outer_dst = ip.dst;
-        s.outer_version = ip.version;
-        return;
+    if (d.tunnel == decode::kNone) return;
+    const Layer& l = d.layers[d.tunnel];
+    switch (l.proto) {
+        case Proto::vxlan:
+            s.encap = Encap::vxlan;
+            s.tunnel_id = l.vxlan.vni;
+            break;
+        case Proto::geneve:
+            s.encap = Encap::geneve;
+            s.tunnel_id = l.geneve.vni;
+            break;
+        case Proto::gre:
+            s.encap = Encap::gre;
+            s.tunnel_id = l.gre.key;
+            break;
+        case Proto::wireguard:
+            s.encap = Encap::wireguard;
+            s.wg_type = l.wg.type;
+            s.tunnel_id = l.wg.type == 1 ? l.wg.sender : l.wg.receiver;
+            s.wg_counter = l.wg.counter;
+            break;
+        default: s.encap = Encap::ipip;
     }
+    const decode::IpL& ip = d.layers[d.outer_ip].ip;
+    s.outer_src = ip.src;
+    s.outer_dst = ip.dst;
+    s.outer_version = ip.version;
 }
 
 probes::Direction veth_direction(const decode::Decoded& d) {

@@ -39,6 +39,8 @@ TEST_CASE("IPIP: outer node addresses, inner pod packet") {
     CHECK(v4(layer(d, 2).ip.src) == v4("172.16.158.1"));
     CHECK(d.inner_ip == 2);
     CHECK(d.encap_depth == 1);
+    CHECK(d.outer_ip == 1);
+    CHECK(d.tunnel == 2);  // the inner IP header is the tunnel
     CHECK(layer(d, 3).icmp.seq == 1);
 
     auto cut = bytes_of(pkt);
@@ -83,6 +85,8 @@ TEST_CASE("VXLAN: VNI and the inner Ethernet frame; ports are configurable") {
     CHECK(layer(d, 4).proto == Proto::ethernet);
     CHECK(v4(layer(d, 5).ip.dst) == v4("172.16.184.4"));
     CHECK(d.encap_depth == 1);
+    CHECK(d.outer_ip == 1);
+    CHECK(d.tunnel == 3);
 
     auto p8472 = Tins::EthernetII() / node_ip() / Tins::UDP(8472, 51234) /
                  Tins::RawPDU(vxlan_payload(1, bytes_of(inner)));
@@ -115,6 +119,8 @@ TEST_CASE("Geneve with options, carrying Ethernet") {
     CHECK(layer(d, 2).geneve.vni == 10);
     CHECK(layer(d, 2).geneve.options_len == 4);
     CHECK(layer(d, 3).proto == Proto::ethernet);
+    CHECK(d.outer_ip == 0);
+    CHECK(d.tunnel == 2);
     g[0] = 0x41;  // version 1
     auto bad = Tins::IP("10.0.0.2", "10.0.0.1") / Tins::UDP(6081, 1000) / Tins::RawPDU(g);
     CHECK(decode_bytes(bytes_of(bad), lt::raw).reason == Reason::geneve_bad_version);
@@ -134,6 +140,25 @@ TEST_CASE("GRE with key carrying IPv4") {
     CHECK(layer(d, 1).gre.key == 42);
     CHECK(layer(d, 2).proto == Proto::ipv4);
     CHECK(d.encap_depth == 1);
+    CHECK(d.tunnel == 1);  // GRE, not the IP header inside it
+}
+
+TEST_CASE("the outermost IP header and tunnel: none for a plain packet, none in an ICMP quote") {
+    auto ping = Tins::EthernetII() / pod_ping();
+    auto plain = decode_bytes(bytes_of(ping));
+    CHECK(plain.outer_ip == 1);
+    CHECK(plain.tunnel == decode::kNone);
+
+    // A node's frag-needed quoting an IPIP packet: the quote's two IP headers are no tunnel.
+    Tins::ICMP err(Tins::ICMP::DEST_UNREACHABLE);
+    err.code(4);
+    auto quoted = node_ip() / pod_ping();
+    auto pkt = Tins::EthernetII() / Tins::IP("192.168.10.101", "192.168.10.1") / err /
+               Tins::RawPDU(bytes_of(quoted));
+    auto d = decode_bytes(bytes_of(pkt));
+    REQUIRE(d.quoted_ip != decode::kNone);
+    CHECK(d.outer_ip == 1);
+    CHECK(d.tunnel == decode::kNone);
 }
 
 TEST_CASE("WireGuard: the four message types and their clear fields") {
