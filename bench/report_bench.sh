@@ -54,31 +54,36 @@ trap 'rm -rf "$tmp"' EXIT
 
 median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
-# measure NAME CMD...: runs CMD $runs times under /usr/bin/time; sets cpu (user+sys, s) and
-# rss (KiB) to the medians. A failed run stops the benchmark: its numbers would mean nothing.
+# once NAME CMD...: runs CMD once under /usr/bin/time, appending its CPU (user+sys, s) and peak
+# RSS (KiB) to $tmp/NAME.cpu and $tmp/NAME.rss. A failed run stops the benchmark: its numbers
+# would mean nothing.
+once() {
+    local name=$1
+    shift
+    if ! /usr/bin/time -f '%U %S %M' -o "$tmp/t" "$@" >/dev/null 2>"$tmp/err"; then
+        echo "report_bench.sh: $name failed:" >&2
+        cat "$tmp/err" "$tmp/t" >&2
+        exit 1
+    fi
+    tail -n 1 "$tmp/t" | awk '{ print $1 + $2 }' >>"$tmp/$name.cpu"
+    tail -n 1 "$tmp/t" | awk '{ print $3 }' >>"$tmp/$name.rss"
+}
+
+# measure NAME CMD...: $runs runs of CMD; sets cpu and rss to the medians.
 measure() {
     local name=$1 r
     shift
-    : >"$tmp/cpu"
-    : >"$tmp/rss"
-    for ((r = 0; r < runs; r++)); do
-        if ! /usr/bin/time -f '%U %S %M' -o "$tmp/t" "$@" >/dev/null 2>"$tmp/err"; then
-            echo "report_bench.sh: $name failed:" >&2
-            cat "$tmp/err" "$tmp/t" >&2
-            exit 1
-        fi
-        tail -n 1 "$tmp/t" | awk '{ print $1 + $2 }' >>"$tmp/cpu"
-        tail -n 1 "$tmp/t" | awk '{ print $3 }' >>"$tmp/rss"
-    done
-    cpu=$(median <"$tmp/cpu")
-    rss=$(median <"$tmp/rss")
+    rm -f "$tmp/$name.cpu" "$tmp/$name.rss"
+    for ((r = 0; r < runs; r++)); do once "$name" "$@"; done
+    cpu=$(median <"$tmp/$name.cpu")
+    rss=$(median <"$tmp/$name.rss")
 }
 
 # piped N: peak RSS of the report reading N generated packets from a pipe (one pass, no file).
 piped() {
     local n=$1
     # shellcheck disable=SC2016 # expanded by the inner bash, from its arguments
-    measure "report of $n piped packets" bash -o pipefail -c \
+    measure piped bash -o pipefail -c \
         '"$1" - --packets "$2" --seed "$3" 2>/dev/null | "$4" report -f json -o /dev/null --no-progress -' \
         _ "$gen" "$n" "$seed" "$podtrace"
 }
@@ -87,18 +92,27 @@ missed=0
 verdict() { if (($1)); then echo "met"; else echo "NOT MET"; fi; }
 
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) cores; load $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "median of $runs runs; CPU = user+sys of the process (/usr/bin/time), RSS = its peak"
+echo "median of $runs runs; CPU = user+sys of the process (/usr/bin/time), RSS = its peak;"
+echo "floor and report alternate, and x floor is the median of the $runs pairs' ratios"
 echo
 printf '%-24s %9s %9s %9s %8s %10s  %s\n' "input" "packets" "floor s" "report s" "x floor" "RSS MiB" "targets (<= $max_ratio x, <= 64 MiB)"
 row() { # row NAME FILES...
-    local name=$1 n floor
+    local name=$1 n r
     shift
-    n=$("$bench" --floor-only "$@" | awk '{ print $1 }')
-    measure "floor over $name" "$bench" --floor-only "$@"
-    floor=$cpu
-    measure "report over $name" "$podtrace" report -f json -o /dev/null --no-progress "$@"
-    local ratio
-    ratio=$(awk -v a="$cpu" -v b="$floor" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+    n=$("$bench" --floor-only "$@" | awk '{ print $1 }') # also brings the files into the page cache
+    # Floor and report alternate, and the ratio is the median of each pair's: the host's speed
+    # drifts over minutes, and a pair taken seconds apart sees the same host.
+    rm -f "$tmp"/floor.* "$tmp"/report.*
+    for ((r = 0; r < runs; r++)); do
+        once floor "$bench" --floor-only "$@"
+        once report "$podtrace" report -f json -o /dev/null --no-progress "$@"
+    done
+    local floor cpu rss ratio
+    floor=$(median <"$tmp/floor.cpu")
+    cpu=$(median <"$tmp/report.cpu")
+    rss=$(median <"$tmp/report.rss")
+    ratio=$(paste "$tmp/report.cpu" "$tmp/floor.cpu" | awk '{ print ($2 > 0 ? $1 / $2 : 0) }' | median)
+    ratio=$(awk -v r="$ratio" 'BEGIN { printf "%.2f", r }')
     local cpu_ok rss_ok
     cpu_ok=$(awk -v r="$ratio" -v m="$max_ratio" 'BEGIN { print (r <= m) }')
     rss_ok=$((rss <= max_rss_kib))
