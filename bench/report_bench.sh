@@ -54,14 +54,14 @@ trap 'rm -rf "$tmp"' EXIT
 
 median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
-# once NAME CMD...: runs CMD once under /usr/bin/time, appending its CPU (user+sys, s) and peak
-# RSS (KiB) to $tmp/NAME.cpu and $tmp/NAME.rss. A failed run stops the benchmark: its numbers
+# once KEY CMD...: runs CMD once under /usr/bin/time, appending its CPU (user+sys, s) and peak
+# RSS (KiB) to $tmp/KEY.cpu and $tmp/KEY.rss. A failed run stops the benchmark: its numbers
 # would mean nothing.
 once() {
     local name=$1
     shift
     if ! /usr/bin/time -f '%U %S %M' -o "$tmp/t" "$@" >/dev/null 2>"$tmp/err"; then
-        echo "report_bench.sh: $name failed:" >&2
+        echo "report_bench.sh: this run failed: $*" >&2
         cat "$tmp/err" "$tmp/t" >&2
         exit 1
     fi
@@ -69,7 +69,7 @@ once() {
     tail -n 1 "$tmp/t" | awk '{ print $3 }' >>"$tmp/$name.rss"
 }
 
-# measure NAME CMD...: $runs runs of CMD; sets cpu and rss to the medians.
+# measure KEY CMD...: $runs runs of CMD; sets cpu and rss to the medians.
 measure() {
     local name=$1 r
     shift
