@@ -58,25 +58,25 @@ median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 # RSS (KiB) to $tmp/KEY.cpu and $tmp/KEY.rss. A failed run stops the benchmark: its numbers
 # would mean nothing.
 once() {
-    local name=$1
+    local key=$1
     shift
     if ! /usr/bin/time -f '%U %S %M' -o "$tmp/t" "$@" >/dev/null 2>"$tmp/err"; then
         echo "report_bench.sh: this run failed: $*" >&2
         cat "$tmp/err" "$tmp/t" >&2
         exit 1
     fi
-    tail -n 1 "$tmp/t" | awk '{ print $1 + $2 }' >>"$tmp/$name.cpu"
-    tail -n 1 "$tmp/t" | awk '{ print $3 }' >>"$tmp/$name.rss"
+    tail -n 1 "$tmp/t" | awk '{ print $1 + $2 }' >>"$tmp/$key.cpu"
+    tail -n 1 "$tmp/t" | awk '{ print $3 }' >>"$tmp/$key.rss"
 }
 
 # measure KEY CMD...: $runs runs of CMD; sets cpu and rss to the medians.
 measure() {
-    local name=$1 r
+    local key=$1 r
     shift
-    rm -f "$tmp/$name.cpu" "$tmp/$name.rss"
-    for ((r = 0; r < runs; r++)); do once "$name" "$@"; done
-    cpu=$(median <"$tmp/$name.cpu")
-    rss=$(median <"$tmp/$name.rss")
+    rm -f "$tmp/$key.cpu" "$tmp/$key.rss"
+    for ((r = 0; r < runs; r++)); do once "$key" "$@"; done
+    cpu=$(median <"$tmp/$key.cpu")
+    rss=$(median <"$tmp/$key.rss")
 }
 
 # piped N: peak RSS of the report reading N generated packets from a pipe (one pass, no file).
@@ -111,8 +111,8 @@ row() { # row NAME FILES...
     floor=$(median <"$tmp/floor.cpu")
     cpu=$(median <"$tmp/report.cpu")
     rss=$(median <"$tmp/report.rss")
-    ratio=$(paste "$tmp/report.cpu" "$tmp/floor.cpu" | awk '{ print ($2 > 0 ? $1 / $2 : 0) }' | median)
-    ratio=$(awk -v r="$ratio" 'BEGIN { printf "%.2f", r }')
+    ratio=$(paste "$tmp/report.cpu" "$tmp/floor.cpu" | awk '{ print ($2 > 0 ? $1 / $2 : 0) }' |
+        median | awk '{ printf "%.2f", $1 }')
     local cpu_ok rss_ok
     cpu_ok=$(awk -v r="$ratio" -v m="$max_ratio" 'BEGIN { print (r <= m) }')
     rss_ok=$((rss <= max_rss_kib))
