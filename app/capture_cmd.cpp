@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "app/command.hpp"
+#include "core/error.hpp"
 #include "probes/live_source.hpp"
 #include "probes/pcapng_writer.hpp"
 #include "probes/pod_view.hpp"
@@ -119,7 +120,7 @@ public:
         : opt_(opt), src_(src), section_(std::move(section)) {}
 
     // `start_ns`: when capture into this file begins (every frame after it goes here).
-    std::expected<void, probes::WriteError> open(std::time_t now, std::int64_t start_ns) {
+    std::expected<void, Error> open(std::time_t now, std::int64_t start_ns) {
         file_start_ = now;
         auto w = probes::PcapngWriter::open(
             file_name(opt_.file, opt_.rotate_s > 0, now, size_count_), section_);
@@ -139,7 +140,7 @@ public:
         return {};
     }
 
-    std::expected<void, probes::WriteError> write(const probes::Frame& f) {
+    std::expected<void, Error> write(const core::Frame& f) {
         if (opt_.rotate_mb > 0 && writer_->bytes_written() > opt_.rotate_mb * 1e6) {
             ++size_count_;
             // Frames leave the source in time order: the earlier ones are all in this file.
@@ -167,7 +168,7 @@ public:
     }
 
     // -G: a new file every rotate_s seconds, named by strftime at that time.
-    std::expected<void, probes::WriteError> tick(std::time_t now) {
+    std::expected<void, Error> tick(std::time_t now) {
         if (opt_.rotate_s > 0 && now - file_start_ >= opt_.rotate_s) {
             size_count_ = 0;
             // Frames stamped within the source's reorder window (ms) before this go to the next
@@ -187,7 +188,7 @@ public:
 
     // `end_ns`: when capture into this file ended, if it took every frame up to then (not
     // after -c, which leaves frames behind in the queue).
-    std::expected<void, probes::WriteError> close(std::optional<std::int64_t> end_ns) {
+    std::expected<void, Error> close(std::optional<std::int64_t> end_ns) {
         if (!writer_) return {};
         auto r = writer_->close(interface_ends(end_ns));
         writer_.reset();
@@ -254,7 +255,7 @@ private:
         return ends;
     }
 
-    std::expected<void, probes::WriteError> rotate(std::time_t now, std::int64_t boundary_ns) {
+    std::expected<void, Error> rotate(std::time_t now, std::int64_t boundary_ns) {
         if (auto r = close(boundary_ns); !r) return r;
         return open(now, boundary_ns);
     }
@@ -327,7 +328,7 @@ int capture_command(CaptureOptions& opt, std::ostream& err) {
 
     auto src = open_live(opt.cli);
     if (!src) {
-        err << "podtrace: capture: " << src.error() << '\n';
+        err << "podtrace: capture: " << src.error().message << '\n';
         return 2;
     }
     // Opened as --user, as tcpdump -Z does: every rotated file gets the same owner.
@@ -352,7 +353,7 @@ int capture_command(CaptureOptions& opt, std::ostream& err) {
     bool drained = false;                    // every frame it captured went into the file
     long long written = 0;
     int rc = 0;
-    probes::Frame frame;
+    core::Frame frame;
     for (;;) {
         if (!stopped_ns && (g_stop.load() || (opt.duration_s > 0 && Clock::now() >= deadline))) {
             stopped_ns = wall_ns();
@@ -363,7 +364,7 @@ int capture_command(CaptureOptions& opt, std::ostream& err) {
             drained = true;
             break;
         }
-        std::expected<void, probes::WriteError> w;
+        std::expected<void, Error> w;
         if (r == probes::LiveSource::Next::frame) {
             w = out.write(frame);
             if (w && opt.count > 0 && ++written >= opt.count) break;
@@ -402,14 +403,14 @@ void add_live_options(CLI::App* sub, LiveCli& o) {
     sub->add_option("filter", o.filter_words, "BPF filter, as tcpdump takes it (after --)");
 }
 
-std::expected<probes::LiveSource, std::string> open_live(LiveCli& o) {
+std::expected<probes::LiveSource, Error> open_live(LiveCli& o) {
     if (o.live.snaplen == 0) o.live.snaplen = 262144;  // as tcpdump -s 0
     for (const auto& w : o.filter_words) o.live.filter += (o.live.filter.empty() ? "" : " ") + w;
     o.filter_words.clear();  // joined once
     auto src = probes::LiveSource::open(o.live);
-    if (!src) return std::unexpected(src.error().message);
+    if (!src) return std::unexpected(src.error());
     if (!o.user.empty())
-        if (auto r = probes::drop_privileges(o.user); !r) return std::unexpected(r.error().message);
+        if (auto r = probes::drop_privileges(o.user); !r) return std::unexpected(r.error());
     return std::move(*src);
 }
 

@@ -11,7 +11,7 @@
 
 #include "app/report.hpp"
 #include "decode/decoded.hpp"
-#include "probes/frame.hpp"
+#include "core/frame.hpp"
 #include "trace/sighting.hpp"
 #include "trace/topology.hpp"
 
@@ -42,7 +42,7 @@ public:
     // Told every frame of the final pass as it is read, before reordering: its capture point
     // and decoding. Returns the handle that goes into the frame's sighting (Sighting::ref).
     using FrameHook =
-        std::function<std::uint64_t(const probes::Frame&, const decode::Decoded&, trace::PointId)>;
+        std::function<std::uint64_t(const core::Frame&, const decode::Decoded&, trace::PointId)>;
 
     // `command` names the subcommand in error messages.
     CaptureReader(const ReportOptions& opt, ReportData& data, std::string command);

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/error.hpp"
 #include "decode/dispatch.hpp"
 #include "probes/live_source.hpp"
 
@@ -35,7 +36,7 @@ struct LiveCli {
 void add_live_options(CLI::App* sub, LiveCli& o);
 // Opens the capture handles (the filter words joined, -s 0 as whole packets) and switches to
 // --user; the error says which interface and, for permissions, the capability and a fix.
-std::expected<probes::LiveSource, std::string> open_live(LiveCli& o);
+std::expected<probes::LiveSource, Error> open_live(LiveCli& o);
 // --vxlan-port, --geneve-port and --wireguard-port, shared by the subcommands that decode.
 struct TunnelPorts {
     std::vector<int> vxlan, geneve, wireguard;

@@ -136,8 +136,8 @@ json frame_json(const Decoded& d, const std::string& file, std::uint64_t number,
            {"encap_depth", d.encap_depth}};
     j["node"] = at.node.empty() ? json(nullptr) : json(at.node);
     j["interface"] = at.interface.empty() ? json(nullptr) : json(at.interface);
-    j["direction"] = d.direction == probes::Direction::inbound    ? json("in")
-                     : d.direction == probes::Direction::outbound ? json("out")
+    j["direction"] = d.direction == core::Direction::inbound    ? json("in")
+                     : d.direction == core::Direction::outbound ? json("out")
                                                                   : json(nullptr);
     json layers = json::array();
     for (int i = 0; i < d.nlayers; ++i) layers.push_back(layer_json(d.layers[i]));
@@ -208,7 +208,7 @@ int decode_command(const DecodeOptions& opt, std::ostream& out, std::ostream& er
             continue;
         }
         points.clear();
-        probes::Frame frame;
+        core::Frame frame;
         probes::CaptureFile::Next r = probes::CaptureFile::Next::end;
         while ((opt.count < 0 || printed < opt.count) &&
                (r = file->next(frame)) == probes::CaptureFile::Next::frame) {
@@ -227,8 +227,8 @@ int decode_command(const DecodeOptions& opt, std::ostream& out, std::ostream& er
             format_time(d.ts_ns, d.ts_digits, line);
             line.append(" ").append(at.node);
             if (!at.interface.empty()) line.append("/").append(at.interface);
-            if (d.direction == probes::Direction::inbound) line += " In";
-            if (d.direction == probes::Direction::outbound) line += " Out";
+            if (d.direction == core::Direction::inbound) line += " In";
+            if (d.direction == core::Direction::outbound) line += " Out";
             format_layers(d, fmt, line);
             line += '\n';
             out << line;

@@ -397,7 +397,7 @@ int wait_child(pid_t pid) {
 int run_trace(KubeCli& o, std::ostream& err) {
     for (const auto& e : o.expects)
         if (auto p = trace::parse_expectation(e); !p) {
-            err << "podtrace: --expect: " << p.error() << '\n';
+            err << "podtrace: --expect: " << p.error().message << '\n';
             return 2;
         }
     if (!prepare(o, err)) return 2;

@@ -122,7 +122,7 @@ int report_command(const ReportOptions& opt, std::ostream& out, std::ostream& er
     for (const std::string& text : opt.expects) {
         auto e = trace::parse_expectation(text);
         if (!e) {
-            err << "podtrace: report: " << e.error() << '\n';
+            err << "podtrace: report: " << e.error().message << '\n';
             return 2;
         }
         expect_encrypted |= e->type == trace::Expectation::Type::encrypted;

@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "app/capture_input.hpp"
+#include "core/error.hpp"
 #include "probes/capture_file.hpp"
 #include "probes/capture_point.hpp"
 #include "trace/topology.hpp"
@@ -111,12 +112,12 @@ private:
     unsigned shown_ = ~0u;
 };
 
-std::expected<std::string, std::string> slurp(const std::string& path) {
+std::expected<std::string, Error> slurp(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
-    if (!in) return std::unexpected(path + ": cannot open");
+    if (!in) return std::unexpected(Error{path + ": cannot open"});
     std::ostringstream s;
     s << in.rdbuf();
-    if (in.bad()) return std::unexpected(path + ": read error");
+    if (in.bad()) return std::unexpected(Error{path + ": read error"});
     return s.str();
 }
 
@@ -163,7 +164,7 @@ std::uint64_t file_size(const std::string& path) {
 bool load_inventory(const ReportOptions& opt, trace::Inventory& inv, std::string_view command,
                     std::ostream& err) {
     using Adder =
-        std::expected<void, trace::InventoryError> (trace::Inventory::*)(std::string_view);
+        std::expected<void, Error> (trace::Inventory::*)(std::string_view);
     const std::pair<const std::vector<std::string>*, std::pair<const char*, Adder>> sets[] = {
         {&opt.pods_json, {"--pods", &trace::Inventory::add_pods}},
         {&opt.services_json, {"--services", &trace::Inventory::add_services}},
@@ -173,7 +174,7 @@ bool load_inventory(const ReportOptions& opt, trace::Inventory& inv, std::string
         for (const std::string& f : *files) {
             auto text = slurp(f);
             if (!text) {
-                err << "podtrace: " << command << ": " << what.first << ' ' << text.error() << '\n';
+                err << "podtrace: " << command << ": " << what.first << ' ' << text.error().message << '\n';
                 return false;
             }
             if (auto r = (inv.*what.second)(*text); !r) {
@@ -197,7 +198,7 @@ NodeAddresses node_addresses(const trace::NodeFacts& facts) {
 }
 
 void infer_direction(trace::Sighting& s, const std::vector<NodeAddresses>& by_node) {
-    if (s.direction != probes::Direction::unknown || s.at.kind == trace::PointKind::pod_veth ||
+    if (s.direction != core::Direction::unknown || s.at.kind == trace::PointKind::pod_veth ||
         s.at.node >= by_node.size() || s.ip_version == 0)
         return;
     const NodeAddresses& n = by_node[s.at.node];
@@ -214,7 +215,7 @@ void infer_direction(trace::Sighting& s, const std::vector<NodeAddresses>& by_no
         inbound = in(n.own, s.dst, s.ip_version) || in(n.pods, s.dst, s.ip_version);
     }
     if (out != inbound)
-        s.direction = out ? probes::Direction::outbound : probes::Direction::inbound;
+        s.direction = out ? core::Direction::outbound : core::Direction::inbound;
 }
 
 struct CaptureReader::Impl {
@@ -234,7 +235,7 @@ struct CaptureReader::Impl {
     bool two_pass = false;
     decode::Decoder decoder;
     decode::Decoded d;
-    probes::Frame f;
+    core::Frame f;
     std::int64_t reorder_ns = 0;
     // The input whose front next() returned: popped, and refilled, on the following call.
     Input* pending = nullptr;
@@ -296,7 +297,7 @@ bool CaptureReader::open(std::ostream& err) {
         if (in.file->node_facts().empty()) continue;
         auto facts = trace::parse_node_facts(in.file->node_facts());
         if (!facts) {
-            in.facts_error = facts.error();
+            in.facts_error = facts.error().message;
             continue;
         }
         if (m.addresses.size() <= node) m.addresses.resize(node + 1);
@@ -324,7 +325,7 @@ bool CaptureReader::align_clocks(std::ostream& err,
         decode::Decoder decoder(opt_.ports);
         // Each file's next frame: a view into its own buffer, valid while the others are read.
         struct Pending {
-            probes::Frame f;
+            core::Frame f;
             std::int64_t first_ns = 0;
             bool has = false;
         };
@@ -369,7 +370,7 @@ bool CaptureReader::align_clocks(std::ostream& err,
             ++frames;
             reach = std::max(reach, since);
             Input& in = m.inputs[i];
-            const probes::Frame& f = pending[i].f;
+            const core::Frame& f = pending[i].f;
             decoder.decode(f, m.d);
             if (trace::sightable(m.d)) {
                 const trace::PointId at = in.points[f.interface];

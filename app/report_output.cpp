@@ -418,8 +418,8 @@ json sighting_json(const ReportData& d, const trace::Sighting& s) {
     json j{{"node", d.names.name(s.at.node)},
            {"interface", d.names.name(s.at.interface)},
            {"point", trace::point_kind_name(s.at.kind)},
-           {"direction", s.direction == probes::Direction::inbound    ? json("in")
-                         : s.direction == probes::Direction::outbound ? json("out")
+           {"direction", s.direction == core::Direction::inbound    ? json("in")
+                         : s.direction == core::Direction::outbound ? json("out")
                                                                       : json(nullptr)},
            {"ts_ns", s.ts_ns},
            {"src", addr(s.src, s.ip_version)},

@@ -84,7 +84,7 @@ int tui_command(TuiCli& c, std::ostream& out, std::ostream& err) {
     run.save_dir = c.save_dir;
     run.styles = c.styles;
     if (auto keys = tui::parse_keys(c.keys); !keys) {
-        err << "podtrace: tui: " << keys.error() << '\n';
+        err << "podtrace: tui: " << keys.error().message << '\n';
         return 2;
     } else {
         run.keys = std::move(*keys);

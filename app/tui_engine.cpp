@@ -26,6 +26,7 @@
 #include "app/capture_input.hpp"
 #include "app/report_text.hpp"
 #include "app/tui_streams.hpp"
+#include "core/error.hpp"
 #include "decode/decoder.hpp"
 #include "probes/capture_point.hpp"
 #include "probes/pcapng_writer.hpp"
@@ -82,7 +83,7 @@ struct FrameRecord {  // trivial: the ring is allocated without being written
     std::int64_t ts_ns;    // as captured (the node's clock, not corrected)
     std::uint32_t caplen, wirelen, linktype;
     trace::PointId at;
-    probes::Direction direction;
+    core::Direction direction;
     std::uint8_t ts_digits;
 };
 
@@ -100,7 +101,7 @@ public:
 
     // Keeps the frame, letting the oldest go; its sequence number (>= 1), 0 if larger than the
     // whole store.
-    std::uint64_t put(const probes::Frame& f, trace::PointId at) {
+    std::uint64_t put(const core::Frame& f, trace::PointId at) {
         const std::uint64_t len = f.bytes.size();
         if (len > size_) return 0;
         std::uint64_t pos = write_;
@@ -348,7 +349,7 @@ struct TuiEngine::Impl {
 
     // All below under `mu`.
     PointCounts& point(trace::PointId at);
-    std::uint64_t on_frame(const probes::Frame& f, const decode::Decoded& d, trace::PointId at);
+    std::uint64_t on_frame(const core::Frame& f, const decode::Decoded& d, trace::PointId at);
     void on_path(const trace::Path& p, trace::FlowTable::Added a);
     FlowExtra& extra_of(std::uint32_t flow);
     void refresh(bool force);
@@ -422,7 +423,7 @@ bool TuiEngine::Impl::open(std::ostream& err) {
     if (opt.follow) return open_follow(err);
     if (!opt.input.files.empty()) {
         reader = std::make_unique<CaptureReader>(opt.input, *data, "tui");
-        reader->on_frame([this](const probes::Frame& f, const decode::Decoded& d,
+        reader->on_frame([this](const core::Frame& f, const decode::Decoded& d,
                                 trace::PointId at) { return on_frame(f, d, at); });
         if (!reader->open(err)) return false;
         const std::size_t n = reader->file_count(), nodes = reader->node_count();
@@ -440,7 +441,7 @@ bool TuiEngine::Impl::open(std::ostream& err) {
     }
     auto src = open_live(opt.live);
     if (!src) {
-        err << "podtrace: tui: " << src.error() << '\n';
+        err << "podtrace: tui: " << src.error().message << '\n';
         return false;
     }
     live.emplace(std::move(*src));
@@ -449,7 +450,7 @@ bool TuiEngine::Impl::open(std::ostream& err) {
     if (facts.empty()) {
         live_error = "node facts: discovery found nothing on this node";
     } else if (auto f = trace::parse_node_facts(facts); !f) {
-        live_error = "node facts unreadable: " + f.error();
+        live_error = "node facts unreadable: " + f.error().message;
     } else {
         addresses.resize(node + 1);
         addresses[node] = node_addresses(*f);
@@ -571,7 +572,7 @@ void TuiEngine::Impl::run_live() {
     std::unique_lock lk(mu);
     phase = Phase::capturing;
     lk.unlock();
-    probes::Frame f;
+    core::Frame f;
     int n = 0;
     auto batch = Steady::now(), stats_at = Steady::now();
     for (;;) {
@@ -642,7 +643,7 @@ bool TuiEngine::Impl::open_follow(std::ostream& err) {
     }
     auto s = LiveStreams::open(paths);
     if (!s) {
-        err << "podtrace: tui: " << s.error() << '\n';
+        err << "podtrace: tui: " << s.error().message << '\n';
         return false;
     }
     streams = std::move(*s);
@@ -661,7 +662,7 @@ void TuiEngine::Impl::learn_stream(std::size_t i) {
     if (!in.facts.empty() && in.facts != fs.facts && !fs.node.empty()) {
         fs.facts = in.facts;
         if (auto f = trace::parse_node_facts(fs.facts); !f) {
-            fs.facts_error = f.error();
+            fs.facts_error = f.error().message;
         } else {
             const std::uint16_t node = data->names.intern(fs.node);
             if (addresses.size() <= node) addresses.resize(node + 1);
@@ -688,7 +689,7 @@ void TuiEngine::Impl::learn_stream(std::size_t i) {
 
 void TuiEngine::Impl::follow_frame(std::size_t i, const LiveStreams::Item& it) {
     FollowStream& fs = follow[i];
-    const probes::Frame& f = it.frame;
+    const core::Frame& f = it.frame;
     // Declared after the info() of this round: the reader published it before this frame.
     if (f.interface >= fs.points.size() && streams->info(i, fs.info)) learn_stream(i);
     if (f.interface >= fs.points.size()) {  // never declared
@@ -874,7 +875,7 @@ PointCounts& TuiEngine::Impl::point(trace::PointId at) {
     return points[it->second];
 }
 
-std::uint64_t TuiEngine::Impl::on_frame(const probes::Frame& f, const decode::Decoded& d,
+std::uint64_t TuiEngine::Impl::on_frame(const core::Frame& f, const decode::Decoded& d,
                                         trace::PointId at) {
     ++frames;
     const std::int64_t ts = f.ts_ns - (at.node < offset.size() ? offset[at.node] : 0);
@@ -1111,8 +1112,8 @@ void TuiEngine::Impl::fill_detail(std::uint32_t id, tui::FlowDetail& out) {
                                         ? data->inventory.pod_by_veth(h.node, h.interface)
                                         : nullptr;
             h.pod = pod ? pod->ns + '/' + pod->name : "";
-            h.direction = s.direction == probes::Direction::inbound    ? "in"
-                          : s.direction == probes::Direction::outbound ? "out"
+            h.direction = s.direction == core::Direction::inbound    ? "in"
+                          : s.direction == core::Direction::outbound ? "out"
                                                                        : "-";
             HopText t = split_hop_line(lines[i + 1], width);
             h.headers = std::move(t.headers);
@@ -1150,10 +1151,10 @@ void TuiEngine::Impl::fill_packet(std::uint64_t frame, tui::PacketDetail& out) {
     }
     const trace::PointId at = r ? r->at : s->at;
     // The sighting's direction is the one inferred from node facts when the capture gave none.
-    const probes::Direction dir = s ? s->direction : r->direction;
+    const core::Direction dir = s ? s->direction : r->direction;
     out.title = point_name(*data, at) + ' ' +
-                (dir == probes::Direction::inbound    ? "in "
-                 : dir == probes::Direction::outbound ? "out"
+                (dir == core::Direction::inbound    ? "in "
+                 : dir == core::Direction::outbound ? "out"
                                                       : "-  ") +
                 "  ";
     if (r) {
@@ -1348,7 +1349,7 @@ struct SavedFrame {
 // captured). Of several: the interfaces are named "node/interface" in a section naming no node,
 // as PcapngWriter has one node per section and Wireshark 4.0 mislabels the interfaces of
 // a file's later sections. Error: what failed, naming the file.
-std::expected<void, std::string> write_frames(int fd, const std::string& name,
+std::expected<void, Error> write_frames(int fd, const std::string& name,
                                               const std::vector<SavedFrame>& frames,
                                               const ReportData& d) {
     const std::uint16_t node = frames.front().rec.at.node;
@@ -1356,7 +1357,7 @@ std::expected<void, std::string> write_frames(int fd, const std::string& name,
         std::ranges::all_of(frames, [&](const SavedFrame& s) { return s.rec.at.node == node; });
     auto w = probes::PcapngWriter::from_fd(
         fd, name, {"podtrace " PODTRACE_VERSION, one_node ? d.names.name(node) : "", "", ""});
-    if (!w) return std::unexpected(w.error().message);
+    if (!w) return std::unexpected(w.error());
     // (node << 16 | interface) << 32 | linktype -> interface id
     std::vector<std::pair<std::uint64_t, std::uint32_t>> ids;
     for (const SavedFrame& s : frames) {
@@ -1368,22 +1369,22 @@ std::expected<void, std::string> write_frames(int fd, const std::string& name,
             const std::string iface = one_node ? d.names.name(at.interface) : point_name(d, at);
             it = ids.insert(ids.end(), {key, w->add_interface(iface, s.rec.linktype, 262144)});
         }
-        probes::Frame f;
+        core::Frame f;
         f.ts_ns = s.rec.ts_ns;
         f.linktype = s.rec.linktype;
         f.wirelen = s.rec.wirelen;
         f.ts_digits = s.rec.ts_digits;
         f.direction = s.rec.direction;
         f.bytes = s.bytes;
-        if (auto r = w->write(it->second, f); !r) return std::unexpected(r.error().message);
+        if (auto r = w->write(it->second, f); !r) return std::unexpected(r.error());
     }
-    if (auto r = w->close(); !r) return std::unexpected(r.error().message);
+    if (auto r = w->close(); !r) return std::unexpected(r.error());
     return {};
 }
 
 }  // namespace
 
-std::expected<std::string, std::string> TuiEngine::save(std::uint32_t flow,
+std::expected<std::string, Error> TuiEngine::save(std::uint32_t flow,
                                                         const std::string& dir) {
     Impl& m = *impl_;
     std::vector<SavedFrame> frames;
@@ -1393,7 +1394,7 @@ std::expected<std::string, std::string> TuiEngine::save(std::uint32_t flow,
         ++m.waiting;
         std::lock_guard lk(m.mu);
         --m.waiting;
-        if (!flow_by_id(*m.data, flow)) return std::unexpected("no flow " + std::to_string(flow));
+        if (!flow_by_id(*m.data, flow)) return std::unexpected(Error{"no flow " + std::to_string(flow)});
         m.for_kept_paths(flow, [&](const KeptPath& k) {
             for (std::uint32_t i = 0; i < k.count; ++i) {
                 const trace::Sighting& s = m.kept_sightings[(k.first + i) % kKeptSightings];
@@ -1417,18 +1418,18 @@ std::expected<std::string, std::string> TuiEngine::save(std::uint32_t flow,
     const std::string base = (dir.empty() ? std::string(".") : dir) + "/podtrace-flow" + id;
     const std::string first = base + ".pcapng";
     if (frames.empty())
-        return std::unexpected("flow " + id + ": none of its frames is kept any more (" +
-                               std::to_string(lost) + " let go; --keep keeps more)");
+        return std::unexpected(Error{"flow " + id + ": none of its frames is kept any more (" +
+                               std::to_string(lost) + " let go; --keep keeps more)"});
     // Written beside, then moved into place under a name nobody has: never half a file, never
     // over another.
     std::string tmp = base + ".pcapng.XXXXXX";
     const int fd = ::mkstemp(tmp.data());
-    if (fd < 0) return std::unexpected("cannot write " + first + ": " + std::strerror(errno));
+    if (fd < 0) return std::unexpected(Error{"cannot write " + first + ": " + std::strerror(errno)});
     auto written = write_frames(fd, first, frames, *m.data);  // closes fd
     const mode_t mask = ::umask(0);
     ::umask(mask);
     if (written && ::chmod(tmp.c_str(), 0666 & ~mask) != 0)
-        written = std::unexpected("cannot write " + first + ": " + std::strerror(errno));
+        written = std::unexpected(Error{"cannot write " + first + ": " + std::strerror(errno)});
     if (!written) {
         std::remove(tmp.c_str());
         return std::unexpected(written.error());
@@ -1450,7 +1451,7 @@ std::expected<std::string, std::string> TuiEngine::save(std::uint32_t flow,
         if (errno == EEXIST) continue;
         const std::string why = std::strerror(errno);
         std::remove(tmp.c_str());
-        return std::unexpected("cannot write " + path + ": " + why);
+        return std::unexpected(Error{"cannot write " + path + ": " + why});
     }
 }
 

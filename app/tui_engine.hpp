@@ -11,6 +11,7 @@
 
 #include "app/command.hpp"
 #include "app/report.hpp"
+#include "core/error.hpp"
 #include "tui/model.hpp"
 
 namespace podtrace::app {
@@ -39,7 +40,7 @@ public:
     void start();  // starts the ingest thread
 
     void snapshot(const tui::Query& q, tui::Snapshot& out) override;
-    std::expected<std::string, std::string> save(std::uint32_t flow,
+    std::expected<std::string, Error> save(std::uint32_t flow,
                                                  const std::string& dir) override;
     bool done() const override;
     void stop() override;

@@ -37,7 +37,7 @@ struct Record {  // trivial: the ring is allocated without being written
     std::int64_t ts_ns, arrival_ns;
     std::uint32_t caplen, wirelen, linktype, interface;
     std::uint8_t ts_digits;
-    probes::Direction direction;
+    core::Direction direction;
 };
 
 constexpr std::size_t kSlots = 16384;  // records per ring (a power of two)
@@ -95,7 +95,7 @@ struct LiveStreams::Impl {
     int wake_fd = -1;  // an eventfd made readable by stop(): wakes every poll() at once
 
     void read(Stream& s);
-    bool push(Stream& s, const probes::Frame& f, std::uint64_t bytes_read);
+    bool push(Stream& s, const core::Frame& f, std::uint64_t bytes_read);
     void publish(Stream& s, const probes::CaptureFile& f, State state, std::string error = {});
     void changed() {  // under mu
         ++gen;
@@ -105,17 +105,18 @@ struct LiveStreams::Impl {
 
 LiveStreams::LiveStreams(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-std::expected<std::unique_ptr<LiveStreams>, std::string> LiveStreams::open(
+std::expected<std::unique_ptr<LiveStreams>, Error> LiveStreams::open(
     const std::vector<std::string>& paths, std::size_t ring_bytes) {
     auto impl = std::make_unique<Impl>();
     for (std::size_t i = 0; i < paths.size(); ++i)
         for (std::size_t j = 0; j < i; ++j)
             if (paths[i] == paths[j])
-                return std::unexpected(paths[i] + ": given twice (one reader per stream)");
+                return std::unexpected(Error{paths[i] + ": given twice (one reader per stream)"});
     auto out = std::unique_ptr<LiveStreams>(new LiveStreams(std::move(impl)));
     Impl& m = *out->impl_;
     m.wake_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (m.wake_fd < 0) return std::unexpected(std::string("eventfd: ") + std::strerror(errno));
+    if (m.wake_fd < 0)
+        return std::unexpected(Error{std::string("eventfd: ") + std::strerror(errno)});
     for (const std::string& path : paths) {
         Stream* s = m.streams.emplace_back(std::make_unique<Stream>()).get();  // closes its fd
         s->path = path;
@@ -125,11 +126,11 @@ std::expected<std::unique_ptr<LiveStreams>, std::string> LiveStreams::open(
         const int inherited = inherited_fd(path);
         s->fd = inherited >= 0 ? ::fcntl(inherited, F_DUPFD_CLOEXEC, 0)
                                : ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-        if (s->fd < 0) return std::unexpected(path + ": cannot open: " + std::strerror(errno));
+        if (s->fd < 0) return std::unexpected(Error{path + ": cannot open: " + std::strerror(errno)});
         struct stat st {};
         if (::fstat(s->fd, &st) != 0)
-            return std::unexpected(path + ": cannot stat: " + std::strerror(errno));
-        if (S_ISDIR(st.st_mode)) return std::unexpected(path + ": is a directory");
+            return std::unexpected(Error{path + ": cannot stat: " + std::strerror(errno)});
+        if (S_ISDIR(st.st_mode)) return std::unexpected(Error{path + ": is a directory"});
         if (inherited < 0) {  // our own open file description: back to blocking reads
             const int fl = ::fcntl(s->fd, F_GETFL);
             if (fl >= 0) ::fcntl(s->fd, F_SETFL, fl & ~O_NONBLOCK);
@@ -199,7 +200,7 @@ void LiveStreams::Impl::publish(Stream& s, const probes::CaptureFile& f, State s
     changed();
 }
 
-bool LiveStreams::Impl::push(Stream& s, const probes::Frame& f, std::uint64_t bytes_read) {
+bool LiveStreams::Impl::push(Stream& s, const core::Frame& f, std::uint64_t bytes_read) {
     const std::uint64_t len = std::min<std::uint64_t>(f.bytes.size(), s.size);
     std::unique_lock lk(mu);
     std::uint64_t pos = 0;
@@ -263,7 +264,7 @@ void LiveStreams::Impl::read(Stream& s) {
     }
     publish(s, *file, State::reading);
     std::size_t interfaces = file->interfaces().size();
-    probes::Frame f;
+    core::Frame f;
     for (;;) {
         const auto r = file->next(f);
         if (r == probes::CaptureFile::Next::frame) {

@@ -11,7 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "probes/frame.hpp"
+#include "core/error.hpp"
+#include "core/frame.hpp"
 
 namespace podtrace::app {
 
@@ -35,13 +36,13 @@ public:
     };
     // A frame taken from a ring: bytes valid until release().
     struct Item {
-        probes::Frame frame;
+        core::Frame frame;
         std::int64_t arrival_ns;  // steady clock, when the reader got it
     };
 
     // Opens every path without blocking (a FIFO with no writer yet opens at once) and without
     // reading; the error names the path.
-    static std::expected<std::unique_ptr<LiveStreams>, std::string> open(
+    static std::expected<std::unique_ptr<LiveStreams>, Error> open(
         const std::vector<std::string>& paths, std::size_t ring_bytes = std::size_t{4} << 20);
     ~LiveStreams();  // stops and joins the readers
     LiveStreams(const LiveStreams&) = delete;

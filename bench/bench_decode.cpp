@@ -40,7 +40,7 @@ using podtrace::decode::Reason;
 using podtrace::decode::Stats;
 using podtrace::decode::Status;
 using podtrace::probes::CaptureFile;
-using podtrace::probes::Frame;
+using podtrace::core::Frame;
 
 #ifndef PODTRACE_BENCH_BUILD_TYPE
 #define PODTRACE_BENCH_BUILD_TYPE "unknown"

@@ -21,6 +21,7 @@ void on_signal(int) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    using namespace podtrace::core;
     using namespace podtrace::probes;
     LiveOptions o;
     for (int i = 1; i < argc; ++i) {
@@ -42,7 +43,7 @@ int main(int argc, char** argv) {
         return 2;
     }
     std::fprintf(stderr, "capture_bench: ready\n");
-    Frame f;
+    podtrace::core::Frame f;
     std::uint64_t frames = 0, sum = 0;
     bool stopping = false;
     for (;;) {

@@ -3,7 +3,7 @@
 #include <array>
 #include <cstdint>
 
-#include "probes/frame.hpp"
+#include "core/frame.hpp"
 
 namespace podtrace::decode {
 
@@ -186,7 +186,7 @@ struct Decoded {
     std::uint32_t caplen = 0, wirelen = 0;
     std::uint32_t interface = 0;
     std::uint8_t ts_digits = 6;
-    probes::Direction direction = probes::Direction::unknown;
+    core::Direction direction = core::Direction::unknown;
     Status status = Status::ok;
     Reason reason = Reason::none;
 

@@ -9,7 +9,7 @@
 namespace podtrace::decode {
 
 bool linktype_supported(std::uint32_t linktype) {
-    namespace lt = probes::linktype;
+    namespace lt = core::linktype;
     switch (linktype) {
         case lt::ethernet:
         case lt::linux_sll:
@@ -26,7 +26,7 @@ bool linktype_supported(std::uint32_t linktype) {
     }
 }
 
-Status Decoder::decode(const probes::Frame& frame, Decoded& out) {
+Status Decoder::decode(const core::Frame& frame, Decoded& out) {
     decode_frame(frame, ports_, out);
     stats_.add(out);
     return out.status;
@@ -36,7 +36,7 @@ namespace {
 
 class Walker {
 public:
-    Walker(const probes::Frame& frame, const Ports& ports, Decoded& out)
+    Walker(const core::Frame& frame, const Ports& ports, Decoded& out)
         : bytes_(frame.bytes.data()),
           end_(frame.bytes.size()),
           wire_end_(frame.wirelen > frame.bytes.size() ? frame.wirelen : frame.bytes.size()),
@@ -92,7 +92,7 @@ private:
 
 }  // namespace
 
-void decode_frame(const probes::Frame& frame, const Ports& ports, Decoded& out) {
+void decode_frame(const core::Frame& frame, const Ports& ports, Decoded& out) {
     out.ts_ns = frame.ts_ns;
     out.linktype = frame.linktype;
     out.caplen = static_cast<std::uint32_t>(frame.bytes.size());
@@ -133,7 +133,7 @@ Next Walker::fail(Reason reason) {
 
 // flatten: every parser and helper is inlined here, called once per header or not at all.
 [[gnu::flatten]] void Walker::run(std::uint32_t linktype) {
-    namespace lt = probes::linktype;
+    namespace lt = core::linktype;
     Next next;
     switch (linktype) {
         case lt::ethernet: next = Next::ethernet; break;
@@ -215,11 +215,11 @@ Next Walker::vlan() {
     return l->vlan.ethertype < 0x600 ? Next::unsupported : by_ethertype(l->vlan.ethertype);
 }
 
-probes::Direction direction_of_pkttype(std::uint16_t pkttype) {
+core::Direction direction_of_pkttype(std::uint16_t pkttype) {
     // PACKET_HOST, BROADCAST, MULTICAST, OTHERHOST arrive; PACKET_OUTGOING leaves.
-    if (pkttype == 4) return probes::Direction::outbound;
-    if (pkttype <= 3) return probes::Direction::inbound;
-    return probes::Direction::unknown;
+    if (pkttype == 4) return core::Direction::outbound;
+    if (pkttype <= 3) return core::Direction::inbound;
+    return core::Direction::unknown;
 }
 
 Next by_sll_protocol(std::uint16_t hatype, std::uint16_t protocol) {
@@ -243,7 +243,7 @@ Next Walker::sll() {
     v.read(6, l->sll.addr.data(), 8);
     l->sll.protocol = v.be16(14);
     l->sll.ifindex = 0;
-    if (d_.direction == probes::Direction::unknown)
+    if (d_.direction == core::Direction::unknown)
         d_.direction = direction_of_pkttype(l->sll.pkttype);
     off_ += 16;
     return by_sll_protocol(l->sll.hatype, l->sll.protocol);
@@ -260,7 +260,7 @@ Next Walker::sll2() {
     std::uint8_t halen = v.u8(11);
     l->sll.halen = halen > 8 ? 8 : halen;
     v.read(12, l->sll.addr.data(), 8);
-    if (d_.direction == probes::Direction::unknown)
+    if (d_.direction == core::Direction::unknown)
         d_.direction = direction_of_pkttype(l->sll.pkttype);
     off_ += 20;
     return by_sll_protocol(l->sll.hatype, l->sll.protocol);

@@ -4,7 +4,7 @@
 
 #include "decode/decoded.hpp"
 #include "decode/dispatch.hpp"
-#include "probes/frame.hpp"
+#include "core/frame.hpp"
 
 namespace podtrace::decode {
 
@@ -21,7 +21,7 @@ class Decoder {
 public:
     explicit Decoder(Ports ports = {}) : ports_(ports) {}
     // Fills `out` (reusing it: no allocation) and counts the outcome.
-    Status decode(const probes::Frame& frame, Decoded& out);
+    Status decode(const core::Frame& frame, Decoded& out);
     const Stats& stats() const { return stats_; }
     const Ports& ports() const { return ports_; }
 
@@ -34,6 +34,6 @@ private:
 bool linktype_supported(std::uint32_t linktype);
 
 // Decodes without counting; what Decoder::decode does before it counts.
-void decode_frame(const probes::Frame& frame, const Ports& ports, Decoded& out);
+void decode_frame(const core::Frame& frame, const Ports& ports, Decoded& out);
 
 }  // namespace podtrace::decode

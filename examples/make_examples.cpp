@@ -19,11 +19,11 @@
 #include <string>
 #include <vector>
 
-#include "probes/frame.hpp"
+#include "core/frame.hpp"
 #include "probes/pcapng_writer.hpp"
 
 using namespace Tins;
-namespace linktype = podtrace::probes::linktype;
+namespace linktype = podtrace::core::linktype;
 using nlohmann::json;
 
 namespace {
@@ -108,7 +108,7 @@ private:
         for (std::size_t i = 0; i < links_.size(); ++i)
             w->add_interface(names_[i], links_[i], kSnaplen);
         for (const Record& r : frames_) {
-            podtrace::probes::Frame fr;
+            podtrace::core::Frame fr;
             fr.ts_ns = r.ts_ns;
             fr.linktype = links_[r.if_id];
             fr.wirelen = static_cast<std::uint32_t>(r.bytes.size());

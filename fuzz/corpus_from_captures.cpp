@@ -24,7 +24,7 @@ int main(int argc, char** argv) {
         std::cerr << file.error().message << '\n';
         return 1;
     }
-    podtrace::probes::Frame frame;
+    podtrace::core::Frame frame;
     std::uint64_t n = 0;
     for (;;) {
         const auto next = file->next(frame);

@@ -12,12 +12,12 @@
 #include "decode/decoder.hpp"
 #include "decode/dispatch.hpp"
 #include "decode/format.hpp"
-#include "probes/frame.hpp"
+#include "core/frame.hpp"
 
 namespace {
 
 namespace pd = podtrace::decode;
-namespace lt = podtrace::probes::linktype;
+namespace lt = podtrace::core::linktype;
 
 constexpr std::array<std::uint32_t, 11> kLinktypes{
     lt::null_bsd,  lt::ethernet, lt::raw_bsd12, lt::raw_bsd14, lt::raw,        lt::loop,
@@ -53,7 +53,7 @@ bool index_ok(std::int8_t i, std::uint8_t n) {
 }
 
 // What decoded.hpp promises, checked on every input.
-void check(const pd::Decoded& d, const podtrace::probes::Frame& f) {
+void check(const pd::Decoded& d, const podtrace::core::Frame& f) {
     if (d.nlayers > pd::kMaxLayers) violated("nlayers > kMaxLayers");
     if (d.caplen != f.bytes.size()) violated("caplen != captured bytes");
     if (d.status != pd::status_of(d.reason)) violated("status != status_of(reason)");
@@ -75,7 +75,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (size < 3) return 0;
     static pd::Decoded d;  // reused across inputs, as a Decoder's caller does
 
-    podtrace::probes::Frame f;
+    podtrace::core::Frame f;
     const std::uint8_t sel = data[2];
     f.linktype = pick_linktype(static_cast<std::uint16_t>(data[0] << 8 | data[1]));
     f.bytes = std::span<const std::uint8_t>(data + 3, size - 3);

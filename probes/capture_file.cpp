@@ -106,9 +106,9 @@ std::int64_t to_ns(std::uint64_t ts, std::uint64_t units, std::int64_t offset_s)
 
 }  // namespace
 
-std::expected<CaptureFile, FileError> CaptureFile::open(const std::string& path) {
+std::expected<CaptureFile, Error> CaptureFile::open(const std::string& path) {
     auto err = [&](const std::string& what) {
-        return std::unexpected(FileError{path + ": " + what});
+        return std::unexpected(Error{path + ": " + what});
     };
     CaptureFile f;
     f.path_ = path;
@@ -121,7 +121,7 @@ std::expected<CaptureFile, FileError> CaptureFile::open(const std::string& path)
     return start(std::move(f));
 }
 
-std::expected<CaptureFile, FileError> CaptureFile::open_stream(int fd, const std::string& path,
+std::expected<CaptureFile, Error> CaptureFile::open_stream(int fd, const std::string& path,
                                                                Wait wait) {
     CaptureFile f;
     f.path_ = path;
@@ -130,10 +130,10 @@ std::expected<CaptureFile, FileError> CaptureFile::open_stream(int fd, const std
     return start(std::move(f));
 }
 
-std::expected<CaptureFile, FileError> CaptureFile::start(CaptureFile f) {
+std::expected<CaptureFile, Error> CaptureFile::start(CaptureFile f) {
     const std::string& path = f.path_;
     auto err = [&](const std::string& what) {
-        return std::unexpected(FileError{path + ": " + what});
+        return std::unexpected(Error{path + ": " + what});
     };
     f.buf_.resize(read_chunk);
 
@@ -145,7 +145,7 @@ std::expected<CaptureFile, FileError> CaptureFile::start(CaptureFile f) {
     const Bytes raw{f.at(0), size, false};
     if (raw.u32(0) == block_shb) {
         f.format_ = FileFormat::pcapng;
-        Frame unused;
+        core::Frame unused;
         bool got_frame = false;
         if (!f.read_pcapng_block(unused, got_frame)) return std::unexpected(f.error_);
         return f;
@@ -240,7 +240,7 @@ std::size_t CaptureFile::fill(std::size_t need) {
     return buf_len_;
 }
 
-CaptureFile::Next CaptureFile::next(Frame& out) {
+CaptureFile::Next CaptureFile::next(core::Frame& out) {
     if (failed_) return Next::error;
     if (format_ == FileFormat::pcap) return next_pcap(out);
     while (fill(1) > 0) {
@@ -251,7 +251,7 @@ CaptureFile::Next CaptureFile::next(Frame& out) {
     return failed_ ? Next::error : Next::end;
 }
 
-CaptureFile::Next CaptureFile::next_pcap(Frame& out) {
+CaptureFile::Next CaptureFile::next_pcap(core::Frame& out) {
     const std::size_t off = pos_;
     // fill() only when the buffer runs short: most records are whole in it already.
     std::size_t remain = buf_start_ + buf_len_ - off;
@@ -284,14 +284,14 @@ CaptureFile::Next CaptureFile::next_pcap(Frame& out) {
     out.wirelen = f.u32(12);
     out.interface = 0;
     out.ts_digits = pcap_digits_;
-    out.direction = Direction::unknown;
+    out.direction = core::Direction::unknown;
     out.bytes = {at(off) + pcap_record_header_len, caplen};
     pos_ = off + pcap_record_header_len + caplen;
     ++frames_;
     return Next::frame;
 }
 
-bool CaptureFile::read_pcapng_block(Frame& out, bool& got_frame) {
+bool CaptureFile::read_pcapng_block(core::Frame& out, bool& got_frame) {
     const std::size_t off = pos_;
     std::size_t remain = fill(12);
     if (failed_) return false;
@@ -481,7 +481,7 @@ bool CaptureFile::read_idb(std::size_t off, std::size_t body, std::size_t body_l
     return true;
 }
 
-bool CaptureFile::emit_packet(Frame& out, std::size_t off, const char* kind, std::uint32_t if_id,
+bool CaptureFile::emit_packet(core::Frame& out, std::size_t off, const char* kind, std::uint32_t if_id,
                               std::uint64_t ts, std::size_t data, std::uint32_t caplen,
                               std::uint32_t origlen, std::uint32_t flags) {
     const std::size_t declared = interfaces_.size() - section_first_if_;
@@ -498,9 +498,9 @@ bool CaptureFile::emit_packet(Frame& out, std::size_t off, const char* kind, std
     out.interface = static_cast<std::uint32_t>(global);
     out.ts_digits = info.ts_digits;
     switch (flags & 3) {
-        case 1: out.direction = Direction::inbound; break;
-        case 2: out.direction = Direction::outbound; break;
-        default: out.direction = Direction::unknown;
+        case 1: out.direction = core::Direction::inbound; break;
+        case 2: out.direction = core::Direction::outbound; break;
+        default: out.direction = core::Direction::unknown;
     }
     out.bytes = {at(data), caplen};
     ++frames_;

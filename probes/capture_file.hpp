@@ -11,20 +11,17 @@
 #include <string>
 #include <vector>
 
-#include "probes/frame.hpp"
+#include "core/error.hpp"
+#include "core/frame.hpp"
 
 namespace podtrace::probes {
-
-struct FileError {
-    std::string message;  // names the file, and the byte offset where the fault is
-};
 
 struct InterfaceInfo {
     std::string name;  // pcapng if_name; "" where the format has none (classic pcap)
     // The node of a "<node>/<iface>" if_name in a section podtrace annotated; name is the iface.
     std::string node;
     std::string description;
-    std::uint32_t linktype = linktype::ethernet;
+    std::uint32_t linktype = core::linktype::ethernet;
     std::uint32_t snaplen = 0;
     std::uint8_t ts_digits = 6;
     // What the file's Interface Statistics Blocks say, where they do (pcapng; podtrace writes
@@ -39,13 +36,13 @@ enum class FileFormat : std::uint8_t { pcap, pcapng };
 
 class CaptureFile {
 public:
-    static std::expected<CaptureFile, FileError> open(const std::string& path);
+    static std::expected<CaptureFile, Error> open(const std::string& path);
     // A live stream (pipe, FIFO, /dev/fd/N) already open as `fd` (taken over), named `path`:
     // every read() waits on `wait(fd)` first, which returns false to give up (a stop), so a
     // reader blocked on a quiet writer can be ended; the input then fails with "stopped".
     // Opening reads the header, so it waits too.
     using Wait = std::function<bool(int fd)>;
-    static std::expected<CaptureFile, FileError> open_stream(int fd, const std::string& path,
+    static std::expected<CaptureFile, Error> open_stream(int fd, const std::string& path,
                                                              Wait wait);
 
     CaptureFile(CaptureFile&&) noexcept;
@@ -57,13 +54,13 @@ public:
     enum class Next : std::uint8_t { frame, end, error };
     // Fills `out` with a view into the read buffer, valid until the next call to next().
     // `error` means the rest of the file cannot be read; error() says why and where.
-    Next next(Frame& out);
+    Next next(core::Frame& out);
 
     const std::string& path() const { return path_; }
     FileFormat format() const { return format_; }
     // Interfaces seen so far (pcapng declares them as it goes; classic pcap has one).
     const std::vector<InterfaceInfo>& interfaces() const { return interfaces_; }
-    const FileError& error() const { return error_; }
+    const Error& error() const { return error_; }
     // podtrace's section annotations ("podtrace node=NAME", "podtrace facts=JSON" comments) of
     // the latest section header read; empty where absent.
     const std::string& node() const { return node_; }
@@ -73,13 +70,13 @@ public:
 
 private:
     CaptureFile() = default;
-    static std::expected<CaptureFile, FileError> start(CaptureFile f);
-    Next next_pcap(Frame& out);
-    bool read_pcapng_block(Frame& out, bool& got_frame);
+    static std::expected<CaptureFile, Error> start(CaptureFile f);
+    Next next_pcap(core::Frame& out);
+    bool read_pcapng_block(core::Frame& out, bool& got_frame);
     bool read_idb(std::size_t off, std::size_t body, std::size_t body_len);
     void read_shb_options(std::size_t body, std::size_t body_len);
     void read_isb(std::size_t body, std::size_t body_len);
-    bool emit_packet(Frame& out, std::size_t off, const char* kind, std::uint32_t if_id,
+    bool emit_packet(core::Frame& out, std::size_t off, const char* kind, std::uint32_t if_id,
                      std::uint64_t ts, std::size_t data, std::uint32_t caplen,
                      std::uint32_t origlen, std::uint32_t flags);
     bool fail(const std::string& what);
@@ -111,7 +108,7 @@ private:
     std::string node_facts_;
     bool section_annotated_ = false;   // the current section's SHB carried "podtrace node="
     bool section_by_dumpcap_ = false;  // its shb_userappl names dumpcap
-    FileError error_;
+    Error error_;
     std::uint64_t frames_ = 0;
     bool failed_ = false;  // error() is sticky: next() keeps returning Next::error
 };

@@ -53,15 +53,15 @@ const std::string kCapHelp =
     "needs CAP_NET_ADMIN: run as root (sudo podtrace ...), or on a Kubernetes node with "
     "`kubectl debug node/NAME --profile=netadmin`";
 
-DiscoverError nl_error(const std::string& what, int err) {
+Error nl_error(const std::string& what, int err) {
     std::string msg = what + ": " + nl_geterror(err);
     if (err == -NLE_PERM || err == NLE_PERM) msg += " (" + kCapHelp + ")";
     return {msg};
 }
 
-std::expected<Sock, DiscoverError> connect(int protocol) {
+std::expected<Sock, Error> connect(int protocol) {
     Sock s{nl_socket_alloc()};
-    if (!s) return std::unexpected(DiscoverError{"netlink: out of memory"});
+    if (!s) return std::unexpected(Error{"netlink: out of memory"});
     if (int err = nl_connect(s.get(), protocol); err < 0)
         return std::unexpected(nl_error("netlink connect", err));
     return s;
@@ -203,11 +203,11 @@ std::string table_name(std::uint32_t t) {
     }
 }
 
-std::expected<std::optional<NatOutgoing>, DiscoverError> nat_outgoing_from_json(
+std::expected<std::optional<NatOutgoing>, Error> nat_outgoing_from_json(
     std::string_view text) {
     json doc = json::parse(text, nullptr, false);
     if (doc.is_discarded() || !doc.contains("nftables") || !doc["nftables"].is_array())
-        return std::unexpected(DiscoverError{"nftables JSON output not understood"});
+        return std::unexpected(Error{"nftables JSON output not understood"});
     std::set<ChainKey> found;
     std::set<ChainKey> postrouting;
     std::map<ChainKey, std::vector<std::string>> jumps;
@@ -285,12 +285,12 @@ bool has_net_admin() {
     return data[CAP_NET_ADMIN / 32].effective & (1u << (CAP_NET_ADMIN % 32));
 }
 
-std::expected<std::optional<NatOutgoing>, DiscoverError> probe_nat_outgoing() {
+std::expected<std::optional<NatOutgoing>, Error> probe_nat_outgoing() {
     // libnftables prints its own "you must be root" on stderr; ask first instead.
     if (!has_net_admin())
-        return std::unexpected(DiscoverError{"cannot read the nftables ruleset: " + kCapHelp});
+        return std::unexpected(Error{"cannot read the nftables ruleset: " + kCapHelp});
     Nft ctx{nft_ctx_new(NFT_CTX_DEFAULT)};
-    if (!ctx) return std::unexpected(DiscoverError{"libnftables: nft_ctx_new failed"});
+    if (!ctx) return std::unexpected(Error{"libnftables: nft_ctx_new failed"});
     nft_ctx_output_set_flags(ctx.get(), NFT_CTX_OUTPUT_JSON);
     nft_ctx_buffer_output(ctx.get());
     nft_ctx_buffer_error(ctx.get());
@@ -298,7 +298,7 @@ std::expected<std::optional<NatOutgoing>, DiscoverError> probe_nat_outgoing() {
         std::string err = nft_ctx_get_error_buffer(ctx.get());
         while (!err.empty() && (err.back() == '\n' || err.back() == ' ')) err.pop_back();
         if (err.find("Operation not permitted") != std::string::npos) err += " (" + kCapHelp + ")";
-        return std::unexpected(DiscoverError{"libnftables: list ruleset failed: " + err});
+        return std::unexpected(Error{"libnftables: list ruleset failed: " + err});
     }
     return nat_outgoing_from_json(nft_ctx_get_output_buffer(ctx.get()));
 }
@@ -310,7 +310,7 @@ std::string mode_for(const LinkInfo& dev) {
 
 }  // namespace
 
-std::expected<NodeFacts, DiscoverError> discover(const DiscoverOptions& options) {
+std::expected<NodeFacts, Error> discover(const DiscoverOptions& options) {
     auto sock = connect(NETLINK_ROUTE);
     if (!sock) return std::unexpected(sock.error());
     nl_cache* raw = nullptr;
@@ -521,9 +521,9 @@ std::vector<std::string_view> split_fields(std::string_view s) {
 
 }  // namespace
 
-std::expected<FiveTuple, DiscoverError> parse_five_tuple(std::string_view text) {
+std::expected<FiveTuple, Error> parse_five_tuple(std::string_view text) {
     auto bad = [&](const std::string& why) {
-        return std::unexpected(DiscoverError{"conntrack tuple '" + std::string(text) + "': " + why +
+        return std::unexpected(Error{"conntrack tuple '" + std::string(text) + "': " + why +
                                              " (expected PROTO:SRC:SPORT:DST:DPORT, e.g. "
                                              "udp:172.16.158.1:40000:192.168.10.102:53)"});
     };
@@ -566,12 +566,12 @@ std::string to_string(const FiveTuple& t) {
            host(t.dst) + ":" + std::to_string(t.dport);
 }
 
-std::expected<std::optional<NatMapping>, DiscoverError> conntrack_lookup(const FiveTuple& want) {
+std::expected<std::optional<NatMapping>, Error> conntrack_lookup(const FiveTuple& want) {
     auto sock = connect(NETLINK_NETFILTER);
     if (!sock) return std::unexpected(sock.error());
     nl_cache* raw = nullptr;
     if (int err = nfnl_ct_alloc_cache(sock->get(), &raw); err < 0) {
-        DiscoverError e = nl_error("reading conntrack", err);
+        Error e = nl_error("reading conntrack", err);
         if (err == -NLE_OPNOTSUPP || err == -NLE_OBJ_NOTFOUND || err == -NLE_NOATTR)
             e.message += " (is the nf_conntrack_netlink module loaded?)";
         return std::unexpected(e);

@@ -9,14 +9,11 @@
 #include <string_view>
 #include <vector>
 
+#include "core/error.hpp"
 #include "probes/pod_names.hpp"
 #include "probes/pod_view.hpp"
 
 namespace podtrace::probes {
-
-struct DiscoverError {
-    std::string message;
-};
 
 struct LinkInfo {
     std::string name;
@@ -106,10 +103,10 @@ struct DiscoverOptions {
     VethNamer namer;
     std::string proc = "/proc";
 };
-std::expected<NodeFacts, DiscoverError> discover(const DiscoverOptions& options = {});
+std::expected<NodeFacts, Error> discover(const DiscoverOptions& options = {});
 
 // Finds the cali-nat-outgoing chain in an `nft -j list ruleset` document (exposed for tests).
-std::expected<std::optional<NatOutgoing>, DiscoverError> nat_outgoing_from_json(
+std::expected<std::optional<NatOutgoing>, Error> nat_outgoing_from_json(
     std::string_view nft_json);
 
 std::string protocol_name(std::uint8_t rtprot);  // 12 → "bird", unknown → the number
@@ -123,7 +120,7 @@ struct FiveTuple {
 };
 
 // "tcp:172.16.158.1:40000:8.8.8.8:443"; IPv6 addresses in brackets.
-std::expected<FiveTuple, DiscoverError> parse_five_tuple(std::string_view text);
+std::expected<FiveTuple, Error> parse_five_tuple(std::string_view text);
 std::string to_string(const FiveTuple& t);
 
 struct NatMapping {
@@ -137,6 +134,6 @@ struct NatMapping {
 };
 
 // Looks the tuple up in this namespace's conntrack table; nullopt when no entry matches.
-std::expected<std::optional<NatMapping>, DiscoverError> conntrack_lookup(const FiveTuple& t);
+std::expected<std::optional<NatMapping>, Error> conntrack_lookup(const FiveTuple& t);
 
 }  // namespace podtrace::probes

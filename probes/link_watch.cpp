@@ -59,20 +59,20 @@ LinkWatch::LinkWatch(LinkWatch&&) noexcept = default;
 LinkWatch& LinkWatch::operator=(LinkWatch&&) noexcept = default;
 LinkWatch::~LinkWatch() = default;
 
-std::expected<LinkWatch, std::string> LinkWatch::open() {
+std::expected<LinkWatch, Error> LinkWatch::open() {
     Sock events(nl_socket_alloc());
     Sock query(nl_socket_alloc());
-    if (!events || !query) return std::unexpected("netlink: out of memory");
+    if (!events || !query) return std::unexpected(Error{"netlink: out of memory"});
     nl_socket_disable_seq_check(events.get());  // events are unsolicited
     if (int err = nl_connect(events.get(), NETLINK_ROUTE); err < 0)
-        return std::unexpected(nl_error("netlink connect", err));
+        return std::unexpected(Error{nl_error("netlink connect", err)});
     if (int err = nl_socket_add_membership(events.get(), RTNLGRP_LINK); err < 0)
-        return std::unexpected(nl_error("netlink subscribe to link events", err));
+        return std::unexpected(Error{nl_error("netlink subscribe to link events", err)});
     // Pod churn sends bursts of events; a larger buffer makes an overrun (and a resync) rarer.
     nl_socket_set_buffer_size(events.get(), 4 << 20, 0);
     nl_socket_set_nonblocking(events.get());
     if (int err = nl_connect(query.get(), NETLINK_ROUTE); err < 0)
-        return std::unexpected(nl_error("netlink connect", err));
+        return std::unexpected(Error{nl_error("netlink connect", err)});
     return LinkWatch(std::move(events), std::move(query));
 }
 
@@ -97,10 +97,10 @@ void LinkWatch::read_events(const std::function<void(const LinkEvent&)>& on) {
     nl_socket_modify_cb(events_.get(), NL_CB_VALID, NL_CB_DEFAULT, nullptr, nullptr);
 }
 
-std::expected<std::vector<WatchedLink>, std::string> LinkWatch::links() const {
+std::expected<std::vector<WatchedLink>, Error> LinkWatch::links() const {
     nl_cache* raw = nullptr;
     if (int err = rtnl_link_alloc_cache(query_.get(), AF_UNSPEC, &raw); err < 0)
-        return std::unexpected(nl_error("netlink: listing links", err));
+        return std::unexpected(Error{nl_error("netlink: listing links", err)});
     Cache cache(raw);
     std::vector<WatchedLink> out;
     for (nl_object* o = nl_cache_get_first(raw); o; o = nl_cache_get_next(o)) {
@@ -113,14 +113,14 @@ std::expected<std::vector<WatchedLink>, std::string> LinkWatch::links() const {
     return out;
 }
 
-std::expected<std::string, std::string> LinkWatch::default_route_interface() const {
+std::expected<std::string, Error> LinkWatch::default_route_interface() const {
     nl_cache* raw = nullptr;
     if (int err = rtnl_route_alloc_cache(query_.get(), AF_INET, 0, &raw); err < 0)
-        return std::unexpected(nl_error("netlink: listing routes", err));
+        return std::unexpected(Error{nl_error("netlink: listing routes", err)});
     Cache routes(raw);
     nl_cache* lraw = nullptr;
     if (int err = rtnl_link_alloc_cache(query_.get(), AF_UNSPEC, &lraw); err < 0)
-        return std::unexpected(nl_error("netlink: listing links", err));
+        return std::unexpected(Error{nl_error("netlink: listing links", err)});
     Cache links(lraw);
     for (nl_object* o = nl_cache_get_first(raw); o; o = nl_cache_get_next(o)) {
         auto* route = reinterpret_cast<rtnl_route*>(o);

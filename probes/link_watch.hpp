@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "core/error.hpp"
+
 struct nl_sock;
 
 namespace podtrace::probes {
@@ -24,7 +26,7 @@ struct LinkEvent {
 class LinkWatch {
 public:
     // Subscribes to RTNLGRP_LINK before anything is listed, so no link falls between the two.
-    static std::expected<LinkWatch, std::string> open();
+    static std::expected<LinkWatch, Error> open();
     LinkWatch(LinkWatch&&) noexcept;
     LinkWatch& operator=(LinkWatch&&) noexcept;
     ~LinkWatch();
@@ -33,9 +35,9 @@ public:
     // Reads what the socket holds without blocking and calls `on` per event.
     void read_events(const std::function<void(const LinkEvent&)>& on);
 
-    std::expected<std::vector<WatchedLink>, std::string> links() const;
+    std::expected<std::vector<WatchedLink>, Error> links() const;
     // The output interface of the IPv4 default route in the main table; "" when there is none.
-    std::expected<std::string, std::string> default_route_interface() const;
+    std::expected<std::string, Error> default_route_interface() const;
 
 private:
     struct SockDeleter {

@@ -91,7 +91,7 @@ std::string permission_hint(const std::string& ifname) {
 // pcap_datalink gives a DLT_ value; files (and Frame) use LINKTYPE_ values, which differ for
 // raw IP (tunl0, wireguard.cali): DLT_RAW is 12 on Linux, LINKTYPE_RAW 101.
 std::uint32_t to_linktype(int dlt) {
-    if (dlt == DLT_RAW) return linktype::raw;
+    if (dlt == DLT_RAW) return core::linktype::raw;
     return static_cast<std::uint32_t>(dlt);
 }
 
@@ -455,11 +455,11 @@ LiveSource::~LiveSource() {
     if (impl_->thread.joinable()) impl_->thread.join();
 }
 
-std::expected<LiveSource, LiveError> LiveSource::open(const LiveOptions& options) {
+std::expected<LiveSource, Error> LiveSource::open(const LiveOptions& options) {
     if (options.snaplen <= 0 || options.buffer_kib <= 0 || options.queue_frames == 0)
-        return std::unexpected(LiveError{"snaplen, buffer size and queue length must be > 0"});
+        return std::unexpected(Error{"snaplen, buffer size and queue length must be > 0"});
     auto lw = LinkWatch::open();
-    if (!lw) return std::unexpected(LiveError{lw.error()});
+    if (!lw) return std::unexpected(lw.error());
     auto impl = std::make_unique<Impl>(std::move(*lw));
     impl->opts = options;
     impl->node = options.node;
@@ -469,14 +469,14 @@ std::expected<LiveSource, LiveError> LiveSource::open(const LiveOptions& options
         impl->node = host;
     }
     auto list = impl->links.links();
-    if (!list) return std::unexpected(LiveError{list.error()});
+    if (!list) return std::unexpected(list.error());
 
     std::vector<std::string> initial;  // in the order they are attached
     auto add = [&initial](const std::string& n) {
         if (std::find(initial.begin(), initial.end(), n) == initial.end()) initial.push_back(n);
     };
     auto pod = options.interfaces.empty() ? detect_pod_view()
-                                          : std::expected<std::optional<PodView>, std::string>{};
+                                          : std::expected<std::optional<PodView>, Error>{};
     if (options.interfaces.empty() && pod && *pod) {
         // Pod mode: only the pod's own end of its veth exists here.
         impl->watch.push_back((*pod)->interface);
@@ -487,7 +487,7 @@ std::expected<LiveSource, LiveError> LiveSource::open(const LiveOptions& options
         for (const auto& l : *list)
             if (matches(impl->watch, l.name)) add(l.name);
         auto nic = impl->links.default_route_interface();
-        if (!nic) return std::unexpected(LiveError{nic.error()});
+        if (!nic) return std::unexpected(nic.error());
         if (!nic->empty()) add(*nic);
     } else {
         impl->watch = options.interfaces;
@@ -499,7 +499,7 @@ std::expected<LiveSource, LiveError> LiveSource::open(const LiveOptions& options
                     found = true;
                 }
             if (!found && !is_glob(pattern))
-                return std::unexpected(LiveError{"interface " + pattern + ": no such link"});
+                return std::unexpected(Error{"interface " + pattern + ": no such link"});
         }
     }
 
@@ -518,17 +518,17 @@ std::expected<LiveSource, LiveError> LiveSource::open(const LiveOptions& options
                              std::find(options.interfaces.begin(), options.interfaces.end(),
                                        name) != options.interfaces.end();
         std::string err = impl->attach(name, explicit_name);
-        if (!err.empty()) return std::unexpected(LiveError{err});
+        if (!err.empty()) return std::unexpected(Error{err});
     }
     impl->wake = FdCloser(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
     if (impl->wake.fd < 0)
-        return std::unexpected(LiveError{std::string("eventfd: ") + std::strerror(errno)});
+        return std::unexpected(Error{std::string("eventfd: ") + std::strerror(errno)});
     Impl* raw = impl.get();
     impl->thread = std::thread([raw] { raw->run(); });
     return LiveSource(std::move(impl));
 }
 
-LiveSource::Next LiveSource::next(Frame& out, std::chrono::milliseconds timeout) {
+LiveSource::Next LiveSource::next(core::Frame& out, std::chrono::milliseconds timeout) {
     Impl& m = *impl_;
     std::unique_lock lock(m.mu);
     if (m.held_slot >= 0) {
@@ -549,7 +549,7 @@ LiveSource::Next LiveSource::next(Frame& out, std::chrono::milliseconds timeout)
     out.wirelen = s.wirelen;
     out.interface = s.iface;
     out.ts_digits = s.ts_digits;
-    out.direction = Direction::unknown;  // a live pcap handle does not say
+    out.direction = core::Direction::unknown;  // a live pcap handle does not say
     out.bytes = {m.arena.get() + s.begin % m.arena_size, s.caplen};
     auto& st = m.ifaces[s.iface]->stats;
     ++st.frames;
@@ -577,20 +577,20 @@ std::vector<InterfaceStats> LiveSource::stats() const {
     return out;
 }
 
-std::expected<void, LiveError> drop_privileges(const std::string& user) {
+std::expected<void, Error> drop_privileges(const std::string& user) {
     errno = 0;
     const passwd* pw = getpwnam(user.c_str());
     if (!pw)
-        return std::unexpected(LiveError{"--user " + user + ": no such user" +
+        return std::unexpected(Error{"--user " + user + ": no such user" +
                                          (errno ? std::string(": ") + std::strerror(errno) : "")});
     const uid_t uid = pw->pw_uid;
     const gid_t gid = pw->pw_gid;
     if (initgroups(user.c_str(), gid) != 0 || setgid(gid) != 0 || setuid(uid) != 0)
         return std::unexpected(
-            LiveError{"--user " + user + ": cannot switch to it: " + std::strerror(errno)});
+            Error{"--user " + user + ": cannot switch to it: " + std::strerror(errno)});
     // Make sure there is no way back (setuid(0) must fail now).
     if (uid != 0 && setuid(0) == 0)
-        return std::unexpected(LiveError{"--user " + user + ": root privileges were kept"});
+        return std::unexpected(Error{"--user " + user + ": root privileges were kept"});
     return {};
 }
 

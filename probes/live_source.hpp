@@ -9,7 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "probes/frame.hpp"
+#include "core/error.hpp"
+#include "core/frame.hpp"
 
 namespace podtrace::probes {
 
@@ -40,13 +41,9 @@ struct InterfaceStats {
     std::string error;               // why it could not be (re)attached, e.g. after --user
 };
 
-struct LiveError {
-    std::string message;  // names the interface and, for permissions, the capability and a fix
-};
-
 class LiveSource {
 public:
-    static std::expected<LiveSource, LiveError> open(const LiveOptions& options);
+    static std::expected<LiveSource, Error> open(const LiveOptions& options);
     LiveSource(LiveSource&&) noexcept;
     LiveSource& operator=(LiveSource&&) noexcept;
     ~LiveSource();
@@ -54,7 +51,7 @@ public:
     enum class Next : std::uint8_t { frame, timeout, stopped };
     // The next frame in timestamp order; Frame::interface indexes interfaces(). The view is
     // valid until the next call. `stopped` once stop() was called and the queue is drained.
-    Next next(Frame& out, std::chrono::milliseconds timeout);
+    Next next(core::Frame& out, std::chrono::milliseconds timeout);
     // Callable from any thread (not from a signal handler: set a flag there, call this after).
     void stop();
 
@@ -72,6 +69,6 @@ private:
 // tcpdump -Z: switch to `user` (its uid, gid and groups) once the handles are open. Interfaces
 // that appear later can then not be attached (that needs CAP_NET_RAW): their InterfaceStats
 // carry the error and the capture goes on without them.
-std::expected<void, LiveError> drop_privileges(const std::string& user);
+std::expected<void, Error> drop_privileges(const std::string& user);
 
 }  // namespace podtrace::probes

@@ -51,17 +51,17 @@ std::vector<std::string> facts_comments(const std::string& facts) {
 
 }  // namespace
 
-std::expected<PcapngWriter, WriteError> PcapngWriter::open(const std::string& path,
+std::expected<PcapngWriter, Error> PcapngWriter::open(const std::string& path,
                                                            const SectionInfo& section) {
     const bool out = path == "-";
     const int fd = out ? ::fcntl(1, F_DUPFD_CLOEXEC, 0)
                        : ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     const std::string name = out ? "standard output" : path;
-    if (fd < 0) return std::unexpected(WriteError{name + ": cannot open: " + std::strerror(errno)});
+    if (fd < 0) return std::unexpected(Error{name + ": cannot open: " + std::strerror(errno)});
     return from_fd(fd, name, section);
 }
 
-std::expected<PcapngWriter, WriteError> PcapngWriter::from_fd(int fd, const std::string& name,
+std::expected<PcapngWriter, Error> PcapngWriter::from_fd(int fd, const std::string& name,
                                                               const SectionInfo& section) {
     PcapngWriter w;
     w.path_ = name;
@@ -143,14 +143,14 @@ std::uint32_t PcapngWriter::add_interface(const std::string& name, std::uint32_t
     return id;
 }
 
-std::expected<void, WriteError> PcapngWriter::write(std::uint32_t if_id, const Frame& frame) {
+std::expected<void, Error> PcapngWriter::write(std::uint32_t if_id, const core::Frame& frame) {
     if (failed_) return failed();
     if (if_id >= ifs_.size()) {
         return std::unexpected(
-            WriteError{path_ + ": frame for undeclared interface " + std::to_string(if_id)});
+            Error{path_ + ": frame for undeclared interface " + std::to_string(if_id)});
     }
     const auto caplen = static_cast<std::uint32_t>(frame.bytes.size());
-    const bool has_flags = frame.direction != Direction::unknown;
+    const bool has_flags = frame.direction != core::Direction::unknown;
     const std::size_t len = 12 + 20 + pad4(caplen) + (has_flags ? option_size(4) + 4 : 0);
     if (!reserve(len)) return failed();
     const auto ts = static_cast<std::uint64_t>(frame.ts_ns);
@@ -164,7 +164,7 @@ std::expected<void, WriteError> PcapngWriter::write(std::uint32_t if_id, const F
     put_bytes(frame.bytes.data(), caplen);
     put_pad();
     if (has_flags) {
-        const std::uint32_t flags = frame.direction == Direction::inbound ? 1 : 2;
+        const std::uint32_t flags = frame.direction == core::Direction::inbound ? 1 : 2;
         put_option(opt_epb_flags, &flags, 4);
         put_option(opt_endofopt, nullptr, 0);
     }
@@ -173,9 +173,9 @@ std::expected<void, WriteError> PcapngWriter::write(std::uint32_t if_id, const F
     return {};
 }
 
-std::expected<void, WriteError> PcapngWriter::flush() {
+std::expected<void, Error> PcapngWriter::flush() {
     if (failed_) return failed();
-    if (fd_ < 0) return std::unexpected(WriteError{path_ + ": already closed"});
+    if (fd_ < 0) return std::unexpected(Error{path_ + ": already closed"});
     std::size_t done = 0;
     while (done < len_) {
         const ssize_t n = ::write(fd_, buf_.data() + done, len_ - done);
@@ -190,7 +190,7 @@ std::expected<void, WriteError> PcapngWriter::flush() {
     return {};
 }
 
-std::expected<void, WriteError> PcapngWriter::close(std::span<const InterfaceEnd> ends) {
+std::expected<void, Error> PcapngWriter::close(std::span<const InterfaceEnd> ends) {
     if (fd_ >= 0) {
         const auto n = static_cast<std::uint32_t>(std::min(ends.size(), ifs_.size()));
         for (std::uint32_t id = 0; id < n; ++id) put_isb(id, ends[id]);
@@ -198,12 +198,12 @@ std::expected<void, WriteError> PcapngWriter::close(std::span<const InterfaceEnd
     return close();
 }
 
-std::expected<void, WriteError> PcapngWriter::close() {
-    if (fd_ < 0) return failed_ ? failed() : std::expected<void, WriteError>{};
+std::expected<void, Error> PcapngWriter::close() {
+    if (fd_ < 0) return failed_ ? failed() : std::expected<void, Error>{};
     auto flushed = flush();
     // close() can report a deferred write error (NFS, quota): it counts as one.
     if (::close(std::exchange(fd_, -1)) != 0 && flushed) set_error("close failed", errno);
-    return failed_ ? failed() : std::expected<void, WriteError>{};
+    return failed_ ? failed() : std::expected<void, Error>{};
 }
 
 bool PcapngWriter::reserve(std::size_t n) {

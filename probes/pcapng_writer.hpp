@@ -9,13 +9,10 @@
 #include <string>
 #include <vector>
 
-#include "probes/frame.hpp"
+#include "core/error.hpp"
+#include "core/frame.hpp"
 
 namespace podtrace::probes {
-
-struct WriteError {
-    std::string message;  // names the file and what failed
-};
 
 struct SectionInfo {
     std::string userappl;    // shb_userappl, e.g. "podtrace 0.1.0"
@@ -39,10 +36,10 @@ struct InterfaceEnd {
 class PcapngWriter {
 public:
     // Creates or truncates `path`; "-" writes to standard output (a duplicate of fd 1).
-    static std::expected<PcapngWriter, WriteError> open(const std::string& path,
+    static std::expected<PcapngWriter, Error> open(const std::string& path,
                                                         const SectionInfo& section);
     // Takes ownership of `fd`; `name` is what error messages call it.
-    static std::expected<PcapngWriter, WriteError> from_fd(int fd, const std::string& name,
+    static std::expected<PcapngWriter, Error> from_fd(int fd, const std::string& name,
                                                            const SectionInfo& section);
 
     PcapngWriter(PcapngWriter&&) noexcept;
@@ -58,14 +55,14 @@ public:
 
     // Buffers one frame (Frame::interface is ignored: `if_id` says where it was seen). Errors are
     // sticky: once a write failed every later call reports it.
-    std::expected<void, WriteError> write(std::uint32_t if_id, const Frame& frame);
+    std::expected<void, Error> write(std::uint32_t if_id, const core::Frame& frame);
     // Hands everything buffered to the kernel.
-    std::expected<void, WriteError> flush();
+    std::expected<void, Error> flush();
     // Flushes and closes; the writer is unusable afterwards.
-    std::expected<void, WriteError> close();
+    std::expected<void, Error> close();
     // Writes an Interface Statistics Block per interface first: ends[id] for interface id (one
     // with nothing known, or beyond `ends`, gets none). Timestamps are in ns, as frames'.
-    std::expected<void, WriteError> close(std::span<const InterfaceEnd> ends);
+    std::expected<void, Error> close(std::span<const InterfaceEnd> ends);
 
     const std::string& path() const { return path_; }
     std::uint64_t bytes_written() const { return bytes_; }  // buffered ones included
@@ -82,7 +79,7 @@ private:
     void put_option(std::uint16_t code, const void* p, std::size_t n);
     void put_ts(std::int64_t ns);  // an EPB's timestamp layout: high 32 bits, then low
     void put_isb(std::uint32_t if_id, const InterfaceEnd& end);
-    std::expected<void, WriteError> failed() const { return std::unexpected(error_); }
+    std::expected<void, Error> failed() const { return std::unexpected(error_); }
     bool set_error(const std::string& what, int err);
 
     struct Interface {
@@ -97,7 +94,7 @@ private:
     std::uint64_t bytes_ = 0;
     std::uint64_t frames_ = 0;
     bool failed_ = false;
-    WriteError error_;
+    Error error_;
 };
 
 }  // namespace podtrace::probes

@@ -1,3 +1,4 @@
+#include "core/error.hpp"
 #include "probes/pod_view.hpp"
 
 #include <arpa/inet.h>
@@ -89,20 +90,20 @@ std::optional<PodView> pod_view_from(const std::vector<PodLinkFact>& links,
     return std::nullopt;
 }
 
-std::expected<std::optional<PodView>, std::string> detect_pod_view() {
+std::expected<std::optional<PodView>, Error> detect_pod_view() {
     std::unique_ptr<nl_sock, SockFree> sock{nl_socket_alloc()};
-    if (!sock) return std::unexpected(std::string("netlink: out of memory"));
+    if (!sock) return std::unexpected(Error{std::string("netlink: out of memory")});
     if (int err = nl_connect(sock.get(), NETLINK_ROUTE); err < 0)
-        return std::unexpected(std::string("netlink connect: ") + nl_geterror(err));
+        return std::unexpected(Error{std::string("netlink connect: ") + nl_geterror(err)});
     nl_cache* raw = nullptr;
     if (int err = rtnl_link_alloc_cache(sock.get(), AF_UNSPEC, &raw); err < 0)
-        return std::unexpected(std::string("reading links: ") + nl_geterror(err));
+        return std::unexpected(Error{std::string("reading links: ") + nl_geterror(err)});
     std::unique_ptr<nl_cache, CacheFree> links{raw};
     if (int err = rtnl_addr_alloc_cache(sock.get(), &raw); err < 0)
-        return std::unexpected(std::string("reading addresses: ") + nl_geterror(err));
+        return std::unexpected(Error{std::string("reading addresses: ") + nl_geterror(err)});
     std::unique_ptr<nl_cache, CacheFree> addrs{raw};
     if (int err = rtnl_route_alloc_cache(sock.get(), AF_UNSPEC, 0, &raw); err < 0)
-        return std::unexpected(std::string("reading routes: ") + nl_geterror(err));
+        return std::unexpected(Error{std::string("reading routes: ") + nl_geterror(err)});
     std::unique_ptr<nl_cache, CacheFree> routes{raw};
 
     std::map<int, PodLinkFact> by_index;

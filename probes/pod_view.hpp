@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/error.hpp"
+
 namespace podtrace::probes {
 
 inline constexpr std::string_view kCalicoGateway4 = "169.254.1.1";
@@ -45,7 +47,7 @@ std::optional<PodView> pod_view_from(const std::vector<PodLinkFact>& links,
                                      const std::vector<DefaultRouteFact>& defaults);
 
 // Reads this network namespace through netlink (libnl-3), plus hostname and namespace file.
-std::expected<std::optional<PodView>, std::string> detect_pod_view();
+std::expected<std::optional<PodView>, Error> detect_pod_view();
 
 // What pod mode can and cannot show, and where to look for the rest: one text for `discover`,
 // `capture` and `tui`. Lines end in '\n'.

@@ -269,8 +269,8 @@ std::vector<std::string> render_path(const Path& p, const Classification& c, con
         const Sighting& x = s[i];
         std::string l = "  " + point(x);
         l.resize(2 + width + 2, ' ');
-        l += x.direction == probes::Direction::inbound    ? "in   "
-             : x.direction == probes::Direction::outbound ? "out  "
+        l += x.direction == core::Direction::inbound    ? "in   "
+             : x.direction == core::Direction::outbound ? "out  "
                                                           : "-    ";
         append_headers(x, l);
         if (i > 0) {

@@ -58,10 +58,10 @@ Step step(const Pair& p, bool from_is_a) {
 void ClockEstimator::add(const Sighting& s) {
     auto& seen = nodes_[s.at.node];
     if (s.ip_version == 0 || s.fingerprint == 0 || s.partial) return;
-    if (s.direction == probes::Direction::unknown) return;
+    if (s.direction == core::Direction::unknown) return;
     // On a pod veth inbound is from the pod, so the packet leaves the node's pods there.
     const bool veth = s.at.kind == PointKind::pod_veth;
-    const bool sent = veth == (s.direction == probes::Direction::inbound);
+    const bool sent = veth == (s.direction == core::Direction::inbound);
     if ((mix(s.fingerprint) & mask_) != 0) return;
 
     auto& e = seen[s.fingerprint];

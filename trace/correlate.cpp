@@ -10,13 +10,13 @@ namespace podtrace::trace {
 int path_rank(const Sighting& s, bool transmit) {
     switch (s.at.kind) {
         case PointKind::pod_veth:
-            if (s.direction == probes::Direction::inbound) return 0;  // from the pod
-            if (s.direction == probes::Direction::outbound) return 4;
+            if (s.direction == core::Direction::inbound) return 0;  // from the pod
+            if (s.direction == core::Direction::outbound) return 4;
             return transmit ? 0 : 4;
         case PointKind::nic: return transmit ? 3 : 1;
         case PointKind::pod_side:  // before its veth on the way out, after it on the way in
-            if (s.direction == probes::Direction::outbound) return -1;
-            if (s.direction == probes::Direction::inbound) return 5;
+            if (s.direction == core::Direction::outbound) return -1;
+            if (s.direction == core::Direction::inbound) return 5;
             return transmit ? -1 : 5;
         case PointKind::ipip_tunnel:
         case PointKind::vxlan_tunnel:
@@ -50,8 +50,8 @@ bool consistent(const Path& p, const Sighting& s) {
 }
 
 bool transmitting(const Path& p, const Sighting& s) {
-    if (s.at.kind != PointKind::pod_veth && s.direction != probes::Direction::unknown)
-        return s.direction == probes::Direction::outbound;
+    if (s.at.kind != PointKind::pod_veth && s.direction != core::Direction::unknown)
+        return s.direction == core::Direction::outbound;
     return std::ranges::any_of(p.sightings, [&](const Sighting& o) {
         return o.at.node == s.at.node && o.at.kind == PointKind::pod_veth && o.ts_ns < s.ts_ns;
     });

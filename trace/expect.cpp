@@ -35,11 +35,12 @@ std::vector<std::string_view> tokens(std::string_view s) {
     }
 }
 
-std::unexpected<std::string> bad(std::string_view text, const std::string& problem) {
-    return std::unexpected("--expect \"" + std::string(text) + "\": " + problem + "; " + kGrammar);
+std::unexpected<Error> bad(std::string_view text, const std::string& problem) {
+    return std::unexpected(
+        Error{"--expect \"" + std::string(text) + "\": " + problem + "; " + kGrammar});
 }
 
-std::expected<Selector, std::string> selector(std::string_view text, std::string_view all,
+std::expected<Selector, Error> selector(std::string_view text, std::string_view all,
                                               const char* role) {
     Selector s;
     s.text = std::string(text);
@@ -93,26 +94,26 @@ struct Resolved {
     std::string label;  // "default/pod1 (172.16.158.1)", "10.0.0.1"
 };
 
-std::expected<Resolved, ResolveError> resolve(const Selector& s, const Inventory& inv) {
+std::expected<Resolved, Error> resolve(const Selector& s, const Inventory& inv) {
     if (s.ip) return Resolved{{*s.ip}, s.text};
     if (inv.empty())
         return std::unexpected(
-            ResolveError{s.text +
+            Error{s.text +
                          ": a name needs the inventory: pass --pods and --services (kubectl get "
                          "pods,svc -A -o json), or use an IP address"});
     Resolved r;
     if (const Pod* p = inv.pod(s.ns, s.name)) {
         if (p->ips.empty())
-            return std::unexpected(ResolveError{s.text + ": the pod has no IP in --pods"});
+            return std::unexpected(Error{s.text + ": the pod has no IP in --pods"});
         r.ips = p->ips;
     } else if (const Service* v = inv.service(s.ns, s.name)) {
         if (v->cluster_ips.empty())
             return std::unexpected(
-                ResolveError{s.text + ": the service has no cluster IP (headless)"});
+                Error{s.text + ": the service has no cluster IP (headless)"});
         r.ips = v->cluster_ips;
     } else {
         return std::unexpected(
-            ResolveError{s.text + ": no pod or service of that name in --pods/--services (" +
+            Error{s.text + ": no pod or service of that name in --pods/--services (" +
                          plural(inv.pods().size(), "pod") + ", " +
                          plural(inv.services().size(), "service") + " loaded)"});
     }
@@ -184,7 +185,7 @@ public:
         return {false, detail};
     }
 
-    std::expected<ExpectResult, ResolveError> path() const {
+    std::expected<ExpectResult, Error> path() const {
         auto src = resolve(e_.src, inv_);
         if (!src) return std::unexpected(src.error());
         auto dst = resolve(e_.dst, inv_);
@@ -295,7 +296,7 @@ private:
 
 }  // namespace
 
-std::expected<Expectation, std::string> parse_expectation(std::string_view text) {
+std::expected<Expectation, Error> parse_expectation(std::string_view text) {
     const std::string_view t = trim(text);
     Expectation e;
     e.text = std::string(t);
@@ -358,7 +359,7 @@ std::expected<Expectation, std::string> parse_expectation(std::string_view text)
     return e;
 }
 
-std::expected<ExpectResult, ResolveError> evaluate(const Expectation& e, const FlowTable& flows,
+std::expected<ExpectResult, Error> evaluate(const Expectation& e, const FlowTable& flows,
                                                    const std::vector<Diagnosis>& findings,
                                                    const Inventory& inventory) {
     const Evaluator ev(e, flows, findings, inventory);

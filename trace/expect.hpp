@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/error.hpp"
 #include "trace/classify.hpp"
 #include "trace/diagnose.hpp"
 #include "trace/flows.hpp"
@@ -34,7 +35,7 @@ struct Expectation {
 };
 
 // The error says what is wrong and what the grammar is.
-std::expected<Expectation, std::string> parse_expectation(std::string_view text);
+std::expected<Expectation, Error> parse_expectation(std::string_view text);
 
 struct ExpectResult {
     bool held = false;
@@ -44,13 +45,9 @@ struct ExpectResult {
     std::string detail;
 };
 
-struct ResolveError {
-    std::string message;  // "default/pod9: no such pod in --pods (12 pods)", "--pods not given"
-};
-
 // Names in selectors are resolved with the inventory; an unknown name is an error (exit 2 in
 // the CLI), not a failed expectation.
-std::expected<ExpectResult, ResolveError> evaluate(const Expectation& e, const FlowTable& flows,
+std::expected<ExpectResult, Error> evaluate(const Expectation& e, const FlowTable& flows,
                                                    const std::vector<Diagnosis>& findings,
                                                    const Inventory& inventory);
 

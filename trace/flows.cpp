@@ -244,10 +244,10 @@ PathEnd* FlowTable::new_end(Flow& f, const Sighting& first, const Sighting& last
     end.first_ns = last.ts_ns;
     end.last = last;
     const bool from_pod =
-        (first.at.kind == PointKind::pod_veth && first.direction == probes::Direction::inbound) ||
-        (first.at.kind == PointKind::pod_side && first.direction == probes::Direction::outbound);
+        (first.at.kind == PointKind::pod_veth && first.direction == core::Direction::inbound) ||
+        (first.at.kind == PointKind::pod_side && first.direction == core::Direction::outbound);
     const bool out =
-        last.at.kind != PointKind::pod_veth && last.direction == probes::Direction::outbound;
+        last.at.kind != PointKind::pod_veth && last.direction == core::Direction::outbound;
     end.transmit = last.at.node == first.at.node && (from_pod || out);
     return &end;
 }
@@ -348,8 +348,8 @@ FlowTable::Added FlowTable::add(const Path& p, const Classification& c) {
     if (hops > 1) add_hops(f, p, reverse);
 
     const bool delivered =
-        (last.at.kind == PointKind::pod_veth && last.direction == probes::Direction::outbound) ||
-        (last.at.kind == PointKind::pod_side && last.direction == probes::Direction::inbound);
+        (last.at.kind == PointKind::pod_veth && last.direction == core::Direction::outbound) ||
+        (last.at.kind == PointKind::pod_side && last.direction == core::Direction::inbound);
     if (!delivered) add_end(f, first, last, reverse);
 
     Path& example = reverse ? f.example_rev : f.example_fwd;

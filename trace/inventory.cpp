@@ -220,13 +220,13 @@ K8sNode read_node(const json& item, const std::string& at) {
 
 // Calls `read(item, place)` for the one object or every item of a List of `kind`.
 template <typename Read>
-std::expected<void, InventoryError> each_item(std::string_view text, const std::string& what,
+std::expected<void, Error> each_item(std::string_view text, const std::string& what,
                                               const std::string& kind, Read read) {
     json doc;
     try {
         doc = json::parse(text);
     } catch (const json::parse_error& e) {
-        return std::unexpected(InventoryError{std::string("not JSON: ") + e.what()});
+        return std::unexpected(Error{std::string("not JSON: ") + e.what()});
     }
     const std::string expected =
         "expected " + what + " (kind " + kind + " or List of " + kind + ")";
@@ -257,16 +257,16 @@ std::expected<void, InventoryError> each_item(std::string_view text, const std::
             read(item, at);
         }
     } catch (const Bad& b) {
-        return std::unexpected(InventoryError{b.message});
+        return std::unexpected(Error{b.message});
     } catch (const json::exception& e) {
-        return std::unexpected(InventoryError{e.what()});
+        return std::unexpected(Error{e.what()});
     }
     return {};
 }
 
 }  // namespace
 
-std::expected<void, InventoryError> Inventory::add_pods(std::string_view text) {
+std::expected<void, Error> Inventory::add_pods(std::string_view text) {
     std::vector<Pod> got;
     auto r = each_item(text, "pods", "Pod", [&](const json& j, const std::string& at) {
         got.push_back(read_pod(j, at));
@@ -277,7 +277,7 @@ std::expected<void, InventoryError> Inventory::add_pods(std::string_view text) {
     return {};
 }
 
-std::expected<void, InventoryError> Inventory::add_services(std::string_view text) {
+std::expected<void, Error> Inventory::add_services(std::string_view text) {
     std::vector<Service> got;
     auto r = each_item(text, "services", "Service", [&](const json& j, const std::string& at) {
         got.push_back(read_service(j, at));
@@ -288,7 +288,7 @@ std::expected<void, InventoryError> Inventory::add_services(std::string_view tex
     return {};
 }
 
-std::expected<void, InventoryError> Inventory::add_nodes(std::string_view text) {
+std::expected<void, Error> Inventory::add_nodes(std::string_view text) {
     std::vector<K8sNode> got;
     auto r = each_item(text, "nodes", "Node", [&](const json& j, const std::string& at) {
         got.push_back(read_node(j, at));

@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/error.hpp"
 #include "trace/ip.hpp"
 
 namespace podtrace::trace {
@@ -44,17 +45,13 @@ struct K8sNode {
     std::vector<Cidr> pod_cidrs;  // spec.podCIDRs (or podCIDR)
 };
 
-struct InventoryError {
-    std::string message;  // names what was wrong and where ("items[3].status.podIP: ...")
-};
-
 class Inventory {
 public:
     // Each takes the text of `kubectl get … -o json` (a List, or a single object). Adding twice
     // adds both; later entries do not replace earlier ones.
-    std::expected<void, InventoryError> add_pods(std::string_view json);
-    std::expected<void, InventoryError> add_services(std::string_view json);
-    std::expected<void, InventoryError> add_nodes(std::string_view json);
+    std::expected<void, Error> add_pods(std::string_view json);
+    std::expected<void, Error> add_services(std::string_view json);
+    std::expected<void, Error> add_nodes(std::string_view json);
 
     const std::vector<Pod>& pods() const { return pods_; }
     const std::vector<Service>& services() const { return services_; }

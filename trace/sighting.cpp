@@ -137,15 +137,15 @@ void read_encap(const decode::Decoded& d, Sighting& s) {
     s.outer_version = ip.version;
 }
 
-probes::Direction veth_direction(const decode::Decoded& d) {
+core::Direction veth_direction(const decode::Decoded& d) {
     for (int i = 0; i < d.nlayers; ++i) {
         const Layer& l = d.layers[i];
         if (l.proto != Proto::ethernet) continue;
-        if (l.eth.dst == kCaliMac) return probes::Direction::inbound;
-        if (l.eth.src == kCaliMac) return probes::Direction::outbound;
+        if (l.eth.dst == kCaliMac) return core::Direction::inbound;
+        if (l.eth.src == kCaliMac) return core::Direction::outbound;
         break;
     }
-    return probes::Direction::unknown;
+    return core::Direction::unknown;
 }
 
 }  // namespace
@@ -158,13 +158,13 @@ Sighting make_sighting(const decode::Decoded& d, PointId at) {
     s.partial = d.fingerprint_partial;
     s.at = at;
     s.direction = d.direction;
-    if (s.direction == probes::Direction::unknown && at.kind == PointKind::pod_veth)
+    if (s.direction == core::Direction::unknown && at.kind == PointKind::pod_veth)
         s.direction = veth_direction(d);
     // The pod's end sees the same MACs the other way round: to ee:ee:.. = leaving the pod.
-    if (s.direction == probes::Direction::unknown && at.kind == PointKind::pod_side) {
+    if (s.direction == core::Direction::unknown && at.kind == PointKind::pod_side) {
         const auto v = veth_direction(d);
-        s.direction = v == probes::Direction::inbound    ? probes::Direction::outbound
-                      : v == probes::Direction::outbound ? probes::Direction::inbound
+        s.direction = v == core::Direction::inbound    ? core::Direction::outbound
+                      : v == core::Direction::outbound ? core::Direction::inbound
                                                          : v;
     }
     if (const Layer* ip = d.inner_ip_layer()) {

@@ -83,7 +83,7 @@ struct Sighting {
     std::uint8_t arp_op = 0;  // 1 request, 2 reply
     std::uint8_t ts_digits = 6;
     Encap encap = Encap::none;
-    probes::Direction direction = probes::Direction::unknown;
+    core::Direction direction = core::Direction::unknown;
     bool partial = false;  // fingerprint cut short by the snaplen
     bool has_ports = false;
     bool df = false;  // IPv4 don't-fragment (IPv6: always, routers never fragment)

@@ -1,3 +1,4 @@
+#include "core/error.hpp"
 #include "trace/topology.hpp"
 
 #include <algorithm>
@@ -194,19 +195,19 @@ IpAddr ip_of(const decode::Addr& a, std::uint8_t version) {
 
 }  // namespace
 
-std::expected<NodeFacts, std::string> parse_node_facts(std::string_view text) {
+std::expected<NodeFacts, Error> parse_node_facts(std::string_view text) {
     json doc;
     try {
         doc = json::parse(text);
     } catch (const json::parse_error& e) {
-        return std::unexpected(std::string("not JSON: ") + e.what());
+        return std::unexpected(Error{std::string("not JSON: ") + e.what()});
     }
     try {
         return read_facts(doc);
     } catch (const Bad& b) {
-        return std::unexpected(b.message);
+        return std::unexpected(Error{b.message});
     } catch (const json::exception& e) {
-        return std::unexpected(std::string(e.what()));
+        return std::unexpected(Error{std::string(e.what())});
     }
 }
 
@@ -262,8 +263,8 @@ void Topology::saw(const Sighting& s) {
     c.first_ns = std::min(c.first_ns, ts);
     c.last_ns = std::max(c.last_ns, ts);
     ++c.sightings;
-    const bool in = s.direction == probes::Direction::inbound;
-    const bool out = s.direction == probes::Direction::outbound;
+    const bool in = s.direction == core::Direction::inbound;
+    const bool out = s.direction == core::Direction::outbound;
     if (!in && !out) return;
     if (s.at.kind == PointKind::pod_veth && s.ip_version != 0) {
         const decode::Addr& pod = in ? s.src : s.dst;

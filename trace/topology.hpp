@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/error.hpp"
 #include "trace/inventory.hpp"
 #include "trace/ip.hpp"
 #include "trace/sighting.hpp"
@@ -52,7 +53,7 @@ struct NodeFacts {
     const NodeRoute* route_to(const IpAddr& dst) const;
 };
 // Parses the JSON that `podtrace discover --json` prints; the error names the bad key.
-std::expected<NodeFacts, std::string> parse_node_facts(std::string_view json);
+std::expected<NodeFacts, Error> parse_node_facts(std::string_view json);
 
 struct PointCoverage {
     PointId point;

@@ -36,12 +36,12 @@ std::uint64_t queue_key(std::uint16_t node, std::int64_t payload) {
 // so, else it is one not followed by a delivery to a pod on the same node.
 const Sighting* sent_plaintext(const Path& p) {
     for (const auto& w : p.sightings) {
-        if (w.at.kind != PointKind::wireguard || w.direction == probes::Direction::inbound)
+        if (w.at.kind != PointKind::wireguard || w.direction == core::Direction::inbound)
             continue;
-        if (w.direction == probes::Direction::outbound) return &w;
+        if (w.direction == core::Direction::outbound) return &w;
         const bool delivered = std::ranges::any_of(p.sightings, [&](const Sighting& s) {
             return s.at.node == w.at.node && s.at.kind == PointKind::pod_veth &&
-                   s.direction == probes::Direction::outbound;
+                   s.direction == core::Direction::outbound;
         });
         if (!delivered) return &w;
     }
@@ -158,7 +158,7 @@ void WireGuardLinker::link(std::uint64_t cipher_seq) {
     // Linux pads to 16 but not past the MTU: look up the full padding, then check the plaintext
     // fits. Received here and not seen leaving its sender: no plaintext of ours to pair with.
     const auto padded = wireguard_payload(static_cast<std::uint32_t>(payload - 32));
-    auto it = tx.direction == probes::Direction::inbound
+    auto it = tx.direction == core::Direction::inbound
                   ? plains_.end()
                   : plains_.find(queue_key(tx.at.node, padded));
     Pending* chosen = nullptr;

@@ -20,13 +20,13 @@
 #include "decode/decoded.hpp"
 #include "decode/decoder.hpp"
 #include "decode/format.hpp"
-#include "probes/frame.hpp"
+#include "core/frame.hpp"
 
 namespace podtrace::tui {
 namespace {
 
 namespace pd = decode;
-namespace lt = probes::linktype;
+namespace lt = core::linktype;
 
 [[gnu::format(printf, 1, 2)]] std::string fmt(const char* f, ...) {
     char buf[256];
@@ -747,7 +747,7 @@ private:
 
 std::vector<std::string> dissect(std::uint32_t linktype, std::span<const std::uint8_t> bytes,
                                  const decode::Ports& ports) {
-    probes::Frame frame;
+    core::Frame frame;
     frame.linktype = linktype;
     frame.wirelen = static_cast<std::uint32_t>(bytes.size());
     frame.bytes = bytes;

@@ -33,7 +33,7 @@ std::string known_names() {
 
 }  // namespace
 
-std::expected<std::vector<int>, std::string> parse_keys(std::string_view text) {
+std::expected<std::vector<int>, Error> parse_keys(std::string_view text) {
     std::vector<int> out;
     for (std::size_t i = 0; i < text.size();) {
         if (text[i] != '<') {
@@ -47,15 +47,16 @@ std::expected<std::vector<int>, std::string> parse_keys(std::string_view text) {
         }
         const std::size_t close = text.find('>', i + 1);
         if (close == std::string_view::npos) {
-            return std::unexpected("--keys: unterminated key name " + std::string(text.substr(i)) +
-                                   " (a literal '<' is written <<)");
+            return std::unexpected(Error{"--keys: unterminated key name " +
+                                         std::string(text.substr(i)) +
+                                         " (a literal '<' is written <<)"});
         }
         const std::string_view name = text.substr(i + 1, close - i - 1);
         const auto it = std::find_if(std::begin(kKeyNames), std::end(kKeyNames),
                                      [&](const KeyName& k) { return k.name == name; });
         if (it == std::end(kKeyNames)) {
-            return std::unexpected("--keys: unknown key name <" + std::string(name) +
-                                   "> (known: " + known_names() + ')');
+            return std::unexpected(Error{"--keys: unknown key name <" + std::string(name) +
+                                         "> (known: " + known_names() + ')'});
         }
         out.push_back(it->code);
         i = close + 1;
@@ -66,7 +67,7 @@ std::expected<std::vector<int>, std::string> parse_keys(std::string_view text) {
 int run_terminal(Model& model, const RunOptions& opt) {
     auto opened = Terminal::open(opt.color);
     if (!opened) {
-        std::cerr << opened.error() << '\n';
+        std::cerr << opened.error().message << '\n';
         return 2;
     }
     Terminal& term = **opened;

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/error.hpp"
 #include "tui/model.hpp"
 
 namespace podtrace::tui {
@@ -24,7 +25,7 @@ struct RunOptions {
 // "--keys": characters as typed, and <Enter> <Esc> <Up> <Down> <Left> <Right> <PgUp> <PgDn>
 // <Home> <End> <Tab> <Backspace> <C-c>; "<<" is a literal '<'. The codes are curses' (KEY_*).
 // The error names the bad token.
-std::expected<std::vector<int>, std::string> parse_keys(std::string_view text);
+std::expected<std::vector<int>, Error> parse_keys(std::string_view text);
 
 // Interactive until `q` or Ctrl-C (or SIGINT/SIGTERM): returns the exit code. The terminal is
 // restored on every way out, a crash included.

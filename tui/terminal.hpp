@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "core/error.hpp"
 #include "tui/canvas.hpp"
 
 namespace podtrace::tui {
@@ -14,7 +15,7 @@ class Terminal {
 public:
     // Fails, with the message to print, when stdin or stdout is not a terminal or curses cannot
     // use $TERM. `color` false: bold, reverse, underline and dim only. One at a time.
-    static std::expected<std::unique_ptr<Terminal>, std::string> open(bool color);
+    static std::expected<std::unique_ptr<Terminal>, Error> open(bool color);
     ~Terminal();
     Terminal(const Terminal&) = delete;
     Terminal& operator=(const Terminal&) = delete;

@@ -1,3 +1,4 @@
+#include "core/error.hpp"
 #include "tui/view.hpp"
 
 #include <algorithm>
@@ -975,8 +976,8 @@ Action handle_key(View& v, int k, const Snapshot& s) {
     return a;
 }
 
-void show_save_result(View& v, const std::expected<std::string, std::string>& result) {
-    v.message = result ? *result : "save failed: " + result.error();
+void show_save_result(View& v, const std::expected<std::string, Error>& result) {
+    v.message = result ? *result : "save failed: " + result.error().message;
 }
 
 void draw(const Snapshot& s, const View& v, Canvas& c) {

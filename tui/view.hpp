@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/error.hpp"
 #include "tui/canvas.hpp"
 #include "tui/snapshot.hpp"
 
@@ -102,6 +103,6 @@ Action handle_key(View& v, int key, const Snapshot& s);
 void draw(const Snapshot& s, const View& v, Canvas& c);
 
 // What Model::save answered, into the bottom line.
-void show_save_result(View& v, const std::expected<std::string, std::string>& result);
+void show_save_result(View& v, const std::expected<std::string, Error>& result);
 
 }  // namespace podtrace::tui

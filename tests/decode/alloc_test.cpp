@@ -42,7 +42,7 @@ TEST_CASE("decode and fingerprint allocate nothing, whatever the frame") {
     long before = g_allocations.load();
     for (int round = 0; round < 100; ++round) {
         for (const Bytes& b : frames) {
-            probes::Frame f;
+            core::Frame f;
             f.bytes = {b.data(), b.size()};
             f.wirelen = static_cast<std::uint32_t>(b.size());
             decoder.decode(f, d);

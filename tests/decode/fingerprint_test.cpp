@@ -4,7 +4,7 @@
 
 using namespace podtrace;
 using namespace podtrace::test;
-namespace lt = probes::linktype;
+namespace lt = core::linktype;
 
 namespace {
 // pod1 -> pod3 TCP segment with a given TTL, source and destination.

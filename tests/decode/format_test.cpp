@@ -5,7 +5,7 @@
 
 using namespace podtrace;
 using namespace podtrace::test;
-namespace lt = probes::linktype;
+namespace lt = core::linktype;
 
 namespace {
 std::string line(const Bytes& b, std::uint32_t type = lt::ethernet, decode::FormatOptions opt = {},

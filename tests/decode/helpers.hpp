@@ -18,9 +18,9 @@ inline Bytes bytes_of(Tins::PDU& pdu) {
 
 // wirelen 0: the frame was captured whole.
 inline decode::Decoded decode_bytes(const Bytes& b,
-                                    std::uint32_t linktype = probes::linktype::ethernet,
+                                    std::uint32_t linktype = core::linktype::ethernet,
                                     std::uint32_t wirelen = 0, const decode::Ports& ports = {}) {
-    probes::Frame f;
+    core::Frame f;
     f.linktype = linktype;
     f.bytes = {b.data(), b.size()};
     f.wirelen = wirelen ? wirelen : static_cast<std::uint32_t>(b.size());

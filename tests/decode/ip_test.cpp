@@ -7,7 +7,7 @@ using namespace podtrace::test;
 using decode::Proto;
 using decode::Reason;
 using decode::Status;
-namespace lt = probes::linktype;
+namespace lt = core::linktype;
 
 TEST_CASE("IPv4 header fields, options and DF") {
     Tins::IP ip("172.16.184.4", "172.16.158.1");

@@ -7,7 +7,7 @@ using namespace podtrace::test;
 using decode::Proto;
 using decode::Reason;
 using decode::Status;
-namespace lt = probes::linktype;
+namespace lt = core::linktype;
 
 namespace {
 Bytes ip_udp() {
@@ -56,7 +56,7 @@ TEST_CASE("Linux cooked SLL keeps direction") {
     REQUIRE(d.status == Status::ok);
     CHECK(layer(d, 0).proto == Proto::sll);
     CHECK(layer(d, 0).sll.pkttype == 4);
-    CHECK(d.direction == probes::Direction::outbound);
+    CHECK(d.direction == core::Direction::outbound);
     CHECK(layer(d, 1).proto == Proto::ipv4);
 }
 
@@ -68,7 +68,7 @@ TEST_CASE("Linux cooked SLL2 keeps ifindex and direction") {
     REQUIRE(d.status == Status::ok);
     CHECK(layer(d, 0).proto == Proto::sll2);
     CHECK(layer(d, 0).sll.ifindex == 20);
-    CHECK(d.direction == probes::Direction::inbound);
+    CHECK(d.direction == core::Direction::inbound);
     CHECK(layer(d, 2).udp.sport == 40000);
 
     Bytes cut(b.begin(), b.begin() + 19);
@@ -141,7 +141,7 @@ TEST_CASE("unknown link types and ethertypes are counted as unsupported") {
     CHECK(e.fingerprint == 0);
 
     decode::Decoder dec;
-    probes::Frame f;
+    core::Frame f;
     auto bytes = bytes_of(lldp);
     f.bytes = {bytes.data(), bytes.size()};
     f.wirelen = static_cast<std::uint32_t>(bytes.size());

@@ -7,7 +7,7 @@ using namespace podtrace::test;
 using decode::Proto;
 using decode::Reason;
 using decode::Status;
-namespace lt = probes::linktype;
+namespace lt = core::linktype;
 
 TEST_CASE("TCP flags, seq/ack, window and options length") {
     Tins::TCP tcp(80, 40000);

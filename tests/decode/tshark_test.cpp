@@ -25,7 +25,7 @@
 #include "decode/decoder.hpp"
 #include "decode/dispatch.hpp"
 #include "probes/capture_file.hpp"
-#include "probes/frame.hpp"
+#include "core/frame.hpp"
 #include "tests/tshark_util.hpp"
 
 namespace {
@@ -328,7 +328,7 @@ FileResult compare_file(const fs::path& path, const std::string& rel, const File
 
     pd::Decoder decoder(ports_for(rule));
     pd::Decoded d;
-    pp::Frame frame;
+    podtrace::core::Frame frame;
     std::size_t rec = 0;
     std::uint64_t podtrace_frames = 0;
     for (;;) {

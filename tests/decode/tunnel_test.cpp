@@ -7,7 +7,7 @@ using namespace podtrace::test;
 using decode::Proto;
 using decode::Reason;
 using decode::Status;
-namespace lt = probes::linktype;
+namespace lt = core::linktype;
 
 namespace {
 // pod1 -> pod3 ICMP echo as it leaves pod1.

@@ -118,8 +118,8 @@ std::vector<std::uint8_t> udp_frame(bool from_pod, std::uint32_t src, std::uint3
 void write_many_flows(const std::string& path, std::uint32_t flows, std::uint32_t per_flow) {
     auto w = probes::PcapngWriter::open(path, {"engine test", "k8s-w1", "", "test"});
     REQUIRE(w);
-    const std::uint32_t veth = w->add_interface("calia1b2c3d4e5f", probes::linktype::ethernet, 0);
-    const std::uint32_t nic = w->add_interface("ens5", probes::linktype::ethernet, 0);
+    const std::uint32_t veth = w->add_interface("calia1b2c3d4e5f", core::linktype::ethernet, 0);
+    const std::uint32_t nic = w->add_interface("ens5", core::linktype::ethernet, 0);
     std::int64_t ts = 1'700'000'000'000'000'000;
     std::uint32_t seq = 0;
     bool written = true;
@@ -129,11 +129,11 @@ void write_many_flows(const std::string& path, std::uint32_t flows, std::uint32_
             const auto sport = static_cast<std::uint16_t>(10000 + i / 200);
             for (const bool at_pod : {true, false}) {
                 const auto bytes = udp_frame(at_pod, src, dst, sport, 53, seq, at_pod ? 64 : 63);
-                probes::Frame f;
+                core::Frame f;
                 f.ts_ns = at_pod ? ts : ts + 2000;
                 f.wirelen = static_cast<std::uint32_t>(bytes.size());
                 f.ts_digits = 9;
-                f.direction = at_pod ? probes::Direction::inbound : probes::Direction::outbound;
+                f.direction = at_pod ? core::Direction::inbound : core::Direction::outbound;
                 f.bytes = bytes;
                 written &= w->write(at_pod ? veth : nic, f).has_value();
             }
@@ -308,7 +308,7 @@ TEST_CASE("a packet's dissection holds the frame as it was captured") {
     // k8s-w1 is the clock reference: the sighting's time is the frame's in the file.
     auto file = probes::CaptureFile::open(kIpip + "k8s-w1.pcapng");
     REQUIRE(file);
-    probes::Frame f;
+    core::Frame f;
     std::vector<std::uint8_t> captured;
     while (file->next(f) == probes::CaptureFile::Next::frame)
         if (f.ts_ns == p.ts_ns && file->interfaces()[f.interface].name == "calice0906292e2")
@@ -343,7 +343,7 @@ TEST_CASE("save writes a pcapng Wireshark reads and never overwrites") {
     const auto read_back = [](const std::string& path) {
         auto back = probes::CaptureFile::open(path);
         REQUIRE(back);
-        probes::Frame f;
+        core::Frame f;
         std::int64_t last = INT64_MIN;
         std::vector<std::string> points;
         while (back->next(f) == probes::CaptureFile::Next::frame) {
@@ -379,7 +379,7 @@ TEST_CASE("save writes a pcapng Wireshark reads and never overwrites") {
 
     auto missing_dir = e->save(3, dir.path + "/no/such/dir");
     REQUIRE_FALSE(missing_dir);
-    CHECK(missing_dir.error().find(dir.path + "/no/such/dir/podtrace-flow3.pcapng") !=
+    CHECK(missing_dir.error().message.find(dir.path + "/no/such/dir/podtrace-flow3.pcapng") !=
           std::string::npos);
     CHECK_FALSE(e->save(99, dir.path));
 }
@@ -397,7 +397,7 @@ TEST_CASE("a tiny packet store lets the oldest frames go and says so") {
     TempDir dir;
     auto none = e->save(3, dir.path);
     REQUIRE_FALSE(none);
-    CHECK(none.error() ==
+    CHECK(none.error().message ==
           "flow 3: none of its frames is kept any more (36 let go; --keep keeps more)");
 
     // The newest frames are kept: the last flow with small frames keeps some of them.

@@ -65,7 +65,7 @@ std::vector<std::size_t> frame_ends(const std::string& path) {
     auto f = probes::CaptureFile::open(path);
     REQUIRE(f);
     std::vector<std::size_t> ends;
-    probes::Frame fr;
+    core::Frame fr;
     while (f->next(fr) == probes::CaptureFile::Next::frame) ends.push_back(f->bytes_read());
     return ends;
 }

@@ -22,9 +22,9 @@
 
 namespace fs = std::filesystem;
 using podtrace::probes::CaptureFile;
-using podtrace::probes::Direction;
+using podtrace::core::Direction;
 using podtrace::probes::FileFormat;
-using podtrace::probes::Frame;
+using podtrace::core::Frame;
 using podtrace::probes::InterfaceInfo;
 using Next = CaptureFile::Next;
 using Bytes = std::vector<std::uint8_t>;
@@ -1118,7 +1118,7 @@ TEST_CASE("reading from a pipe: frames arrive as the writer sends them") {
     auto from_file = podtrace::probes::CaptureFile::open(pcap);
     REQUIRE(from_file);
     std::vector<std::int64_t> expected;
-    podtrace::probes::Frame f;
+    podtrace::core::Frame f;
     while (from_file->next(f) == podtrace::probes::CaptureFile::Next::frame)
         expected.push_back(f.ts_ns);
     REQUIRE(expected.size() == 12);

@@ -207,7 +207,7 @@ TEST_CASE("discover() reads a Calico-like node namespace exactly", "[live][disco
     }
 
     // Operational state follows carrier through linkwatch, which may lag a moment.
-    std::expected<NodeFacts, DiscoverError> facts;
+    std::expected<NodeFacts, podtrace::Error> facts;
     for (int i = 0; i < 30; ++i) {
         facts = in_netns(n, [] { return discover(); });
         REQUIRE(facts);
@@ -356,9 +356,9 @@ TEST_CASE("conntrack_lookup returns the MASQUERADE mapping", "[live][discover]")
     // lookup in the client namespace where the conntrack entry lives.
     struct Out {
         std::string error;
-        std::expected<std::optional<NatMapping>, DiscoverError> mapping;
-        std::expected<std::optional<NatMapping>, DiscoverError> missing;
-        std::expected<std::optional<NatMapping>, DiscoverError> icmp;
+        std::expected<std::optional<NatMapping>, podtrace::Error> mapping;
+        std::expected<std::optional<NatMapping>, podtrace::Error> missing;
+        std::expected<std::optional<NatMapping>, podtrace::Error> icmp;
     };
     auto enter = [](const std::string& name) {
         int fd = open(("/var/run/netns/" + name).c_str(), O_RDONLY | O_CLOEXEC);

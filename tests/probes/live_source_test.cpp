@@ -16,6 +16,7 @@
 #include <string>
 #include <thread>
 
+using namespace podtrace::core;
 using namespace podtrace::probes;
 using namespace std::chrono_literals;
 

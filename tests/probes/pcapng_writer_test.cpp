@@ -20,12 +20,12 @@
 
 namespace fs = std::filesystem;
 using podtrace::probes::CaptureFile;
-using podtrace::probes::Direction;
-using podtrace::probes::Frame;
+using podtrace::core::Direction;
+using podtrace::core::Frame;
 using podtrace::probes::InterfaceEnd;
 using podtrace::probes::PcapngWriter;
 using podtrace::probes::SectionInfo;
-namespace linktype = podtrace::probes::linktype;
+namespace linktype = podtrace::core::linktype;
 using Bytes = std::vector<std::uint8_t>;
 
 namespace {

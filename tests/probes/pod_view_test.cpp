@@ -8,6 +8,7 @@
 #include "probes/pod_view.hpp"
 #include "trace/inventory.hpp"
 
+using namespace podtrace::core;
 using namespace podtrace::probes;
 
 namespace {

@@ -59,7 +59,7 @@ TEST_CASE("service: ClusterIP:port DNATed to the endpoint before routing") {
                    ip("192.168.10.101", "192.168.10.102", 64, 0x9001) /
                    (ip("172.16.158.2", "172.16.184.4", 63) / tcp(41000, 8080, 9));
     const auto paths = run({sight(n, "k8s-w1", "calibd2348b4f67", 0, at_cali),
-                            sight(n, "k8s-w1", "tunl0", 20 * kUs, at_tunl0, probes::linktype::raw),
+                            sight(n, "k8s-w1", "tunl0", 20 * kUs, at_tunl0, core::linktype::raw),
                             sight(n, "k8s-w1", "ens5", 26 * kUs, at_ens5)});
     REQUIRE(paths.size() == 1);
     const auto c = classify(paths[0]);

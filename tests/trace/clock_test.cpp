@@ -10,11 +10,11 @@ using namespace podtrace::test;
 namespace {
 
 constexpr std::int64_t kS = 1'000'000'000, kMs = 1'000'000, kUs = 1'000;
-constexpr auto kIn = probes::Direction::inbound;
-constexpr auto kOut = probes::Direction::outbound;
+constexpr auto kIn = core::Direction::inbound;
+constexpr auto kOut = core::Direction::outbound;
 
 Sighting at(Names& n, const char* node, const char* iface, std::uint64_t fp, std::int64_t ts,
-            probes::Direction dir) {
+            core::Direction dir) {
     Sighting s;
     s.fingerprint = fp;
     s.ts_ns = ts;
@@ -211,7 +211,7 @@ TEST_CASE(
         c.add(at(n, "k8s-w1", "calice0906292e2", 20 + i, t + 410 * kUs,
                  kOut));  // to the pod
         // Direction unknown: its role cannot be told, so its 1 us "delay" must not count.
-        c.add(at(n, "k8s-w1", "tunl0", 20 + i, t + 301 * kUs, probes::Direction::unknown));
+        c.add(at(n, "k8s-w1", "tunl0", 20 + i, t + 301 * kUs, core::Direction::unknown));
     }
     const auto est = c.estimate();
     REQUIRE(est.size() == 2);

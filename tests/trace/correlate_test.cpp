@@ -39,9 +39,9 @@ TEST_CASE("the same segment twice at the same point is two packets (a retransmis
         c,
         {
             sight(n, "k8s-w1", "cali1", 0, syn.at_cali),
-            sight(n, "k8s-w1", "tunl0", 12 * kUs, syn.at_tunl0, probes::linktype::raw),
+            sight(n, "k8s-w1", "tunl0", 12 * kUs, syn.at_tunl0, core::linktype::raw),
             sight(n, "k8s-w1", "cali1", 200 * kMs, syn.at_cali),  // retransmitted after 200 ms
-            sight(n, "k8s-w1", "tunl0", 200 * kMs + 12 * kUs, syn.at_tunl0, probes::linktype::raw),
+            sight(n, "k8s-w1", "tunl0", 200 * kMs + 12 * kUs, syn.at_tunl0, core::linktype::raw),
         });
     REQUIRE(paths.size() == 2);
     for (const auto& p : paths) {
@@ -64,8 +64,8 @@ TEST_CASE("two in-flight copies that could both take a sighting: nearest wins, c
         c, {
                sight(n, "k8s-w1", "cali1", 0, syn.at_cali),
                sight(n, "k8s-w1", "cali1", 1 * kMs, syn.at_cali),  // a duplicate before tunl0
-               sight(n, "k8s-w1", "tunl0", 1 * kMs + 12 * kUs, syn.at_tunl0, probes::linktype::raw),
-               sight(n, "k8s-w1", "tunl0", 1 * kMs + 20 * kUs, syn.at_tunl0, probes::linktype::raw),
+               sight(n, "k8s-w1", "tunl0", 1 * kMs + 12 * kUs, syn.at_tunl0, core::linktype::raw),
+               sight(n, "k8s-w1", "tunl0", 1 * kMs + 20 * kUs, syn.at_tunl0, core::linktype::raw),
            });
     CHECK(c.stats().ambiguous == 1);
     CHECK(c.stats().repeats == 1);
@@ -124,7 +124,7 @@ TEST_CASE("sightings more than the window after a packet's first start a new pac
     Syn syn;
     Correlator c(CorrelatorOptions{.window_ns = 10 * kMs});
     c.add(sight(n, "k8s-w1", "cali1", 0, syn.at_cali));
-    c.add(sight(n, "k8s-w1", "tunl0", 11 * kMs, syn.at_tunl0, probes::linktype::raw));
+    c.add(sight(n, "k8s-w1", "tunl0", 11 * kMs, syn.at_tunl0, core::linktype::raw));
     CHECK(c.in_flight() == 1);  // the first was evicted when the second arrived
     const auto first = c.drain();
     REQUIRE(first.size() == 1);
@@ -251,7 +251,7 @@ TEST_CASE("a sighting earlier than one already fed is counted and still matched"
     Correlator c;
     const auto paths =
         run(c, {
-                   sight(n, "k8s-w1", "tunl0", 12 * kUs, syn.at_tunl0, probes::linktype::raw),
+                   sight(n, "k8s-w1", "tunl0", 12 * kUs, syn.at_tunl0, core::linktype::raw),
                    sight(n, "k8s-w1", "cali1", 0, syn.at_cali),
                });
     CHECK(c.stats().out_of_order == 1);

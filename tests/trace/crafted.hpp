@@ -29,7 +29,7 @@ inline Tins::TCP tcp(std::uint16_t sport, std::uint16_t dport, std::uint32_t seq
 
 inline trace::Sighting sight(trace::Names& names, const char* node, const char* iface,
                              std::int64_t ts_ns, Tins::PDU& pdu,
-                             std::uint32_t linktype = probes::linktype::ethernet) {
+                             std::uint32_t linktype = core::linktype::ethernet) {
     auto d = decode_bytes(bytes_of(pdu), linktype);
     d.ts_ns = ts_ns;
     return trace::make_sighting(d, trace::make_point(names, node, iface));

@@ -63,10 +63,10 @@ void ipip_pod1_to_pod3(Scene& sc, bool delivered) {
                   tcp(40000, 80, 100, Tins::TCP::ACK);
     Names& n = sc.names;
     sc.see(sight(n, "k8s-w1", "calice0906292e2", 0, from_pod));
-    sc.see(sight(n, "k8s-w1", "tunl0", 20 * kUs, tunnel, probes::linktype::raw));
+    sc.see(sight(n, "k8s-w1", "tunl0", 20 * kUs, tunnel, core::linktype::raw));
     sc.see(sight(n, "k8s-w1", "ens5", 30 * kUs, wire));
     sc.see(sight(n, "k8s-w2", "ens5", 300 * kUs, wire));
-    sc.see(sight(n, "k8s-w2", "tunl0", 300 * kUs, tunnel, probes::linktype::raw));
+    sc.see(sight(n, "k8s-w2", "tunl0", 300 * kUs, tunnel, core::linktype::raw));
     if (delivered) sc.see(sight(n, "k8s-w2", "calie4c8b6a1f3c", 310 * kUs, to_pod));
 }
 
@@ -281,7 +281,7 @@ TEST_CASE("diagnose: DF packets larger than the tunnel they cross", "[diagnose]"
                   tcp(40000, 80, 100, Tins::TCP::ACK | Tins::TCP::PSH) /
                   Tins::RawPDU(std::string(8961, 'x'));
     sc.see(sight(sc.names, "k8s-w1", "calice0906292e2", 0, from_pod));
-    sc.see(sight(sc.names, "k8s-w1", "tunl0", 20 * kUs, tunnel, probes::linktype::raw));
+    sc.see(sight(sc.names, "k8s-w1", "tunl0", 20 * kUs, tunnel, core::linktype::raw));
     NodeFacts w1;
     w1.tunnels = {FactsLink{"tunl0", 8981, {}}};
     w1.tunnel_types = {"ipip"};

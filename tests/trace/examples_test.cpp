@@ -92,7 +92,7 @@ TEST_CASE(
         CHECK_FALSE(c.dst_nat);
         CHECK(p->sightings[0].ttl == 64);
         CHECK(p->sightings[1].ttl == 63);
-        CHECK(p->sightings[0].direction == probes::Direction::inbound);
+        CHECK(p->sightings[0].direction == core::Direction::inbound);
         CHECK(p->sightings[2].encap == Encap::ipip);
         CHECK_FALSE(p->ambiguous);
     }
@@ -131,7 +131,7 @@ TEST_CASE(
         const auto c = classify(*p);
         CHECK(c.kind == PathKind::cross_node);
         CHECK(c.encap == Encap::ipip);
-        CHECK(p->sightings[2].direction == probes::Direction::outbound);
+        CHECK(p->sightings[2].direction == core::Direction::outbound);
         CHECK(p->sightings[2].ttl == 62);
     }
     const auto lines = render_path(*rep[0], classify(*rep[0]), ex.names);
@@ -319,8 +319,8 @@ TEST_CASE(
     CHECK(need[0]->sightings.size() == 1);
     CHECK(ex.iface(big[0]->sightings[0]) == "calice0906292e2");
     CHECK(ex.iface(need[0]->sightings[0]) == "calice0906292e2");
-    CHECK(big[0]->sightings[0].direction == probes::Direction::inbound);    // from pod1
-    CHECK(need[0]->sightings[0].direction == probes::Direction::outbound);  // to pod1
+    CHECK(big[0]->sightings[0].direction == core::Direction::inbound);    // from pod1
+    CHECK(need[0]->sightings[0].direction == core::Direction::outbound);  // to pod1
     CHECK(need[0]->sightings[0].icmp_mtu == 8981);
     CHECK(big[0]->sightings[0].fingerprint != need[0]->sightings[0].fingerprint);
     const auto lines = render_path(*need[0], classify(*need[0]), ex.names);

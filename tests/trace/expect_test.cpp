@@ -49,7 +49,7 @@ std::string error(const char* text) {
     auto e = parse_expectation(text);
     INFO(text);
     REQUIRE_FALSE(e);
-    return e.error();
+    return e.error().message;
 }
 
 FlowTable table(const std::vector<Sighting>& in) {
@@ -94,7 +94,7 @@ std::vector<Sighting> cross_node_wireguard(Names& n) {
                tcp(40000, 80, 100, Tins::TCP::ACK);
     auto plain = ip("172.16.158.1", "172.16.184.4", 63) / tcp(40000, 80, 100, Tins::TCP::ACK);
     return {sight(n, "k8s-w1", "calice0906292e2", 0, out),
-            sight(n, "k8s-w1", "wireguard.cali", 10 * kUs, plain, probes::linktype::raw)};
+            sight(n, "k8s-w1", "wireguard.cali", 10 * kUs, plain, core::linktype::raw)};
 }
 
 // pod1 -> 203.0.113.10:443, the source rewritten to k8s-w1's address on ens5 when `snat`.
@@ -114,14 +114,14 @@ std::vector<Sighting> service(Names& n, bool answered) {
                    tcp(41000, 80, 9);
     auto at_tunl0 = ip("172.16.158.2", "172.16.184.4", 63) / tcp(41000, 8080, 9);
     std::vector<Sighting> v{sight(n, "k8s-w1", "calibd2348b4f67", 0, at_cali),
-                            sight(n, "k8s-w1", "tunl0", 20 * kUs, at_tunl0, probes::linktype::raw)};
+                            sight(n, "k8s-w1", "tunl0", 20 * kUs, at_tunl0, core::linktype::raw)};
     if (answered) {
         auto back = ip("172.16.184.4", "172.16.158.2", 63, 0) /
                     tcp(8080, 41000, 50, Tins::TCP::SYN | Tins::TCP::ACK);
         auto to_client = Tins::EthernetII(kPodMac, kCali) /
                          ip("10.200.1.10", "172.16.158.2", 62, 0) /
                          tcp(80, 41000, 50, Tins::TCP::SYN | Tins::TCP::ACK);
-        v.push_back(sight(n, "k8s-w1", "tunl0", 400 * kUs, back, probes::linktype::raw));
+        v.push_back(sight(n, "k8s-w1", "tunl0", 400 * kUs, back, core::linktype::raw));
         v.push_back(sight(n, "k8s-w1", "calibd2348b4f67", 410 * kUs, to_client));
     }
     return v;

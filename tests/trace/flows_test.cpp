@@ -49,10 +49,10 @@ std::vector<Sighting> ipip(Names& n, const char* a, const char* b, const char* a
         Tins::EthernetII(kPeerMac, kNicMac) / ip(a_node_ip, b_node_ip, 64, 0x9000) / (routed / seg);
     auto to_pod = Tins::EthernetII(kPodMac, kCali) / delivered / seg;
     return {sight(n, a, a_veth, ts[0], from_pod),
-            sight(n, a, "tunl0", ts[1], tunnel, probes::linktype::raw),
+            sight(n, a, "tunl0", ts[1], tunnel, core::linktype::raw),
             sight(n, a, "ens5", ts[2], wire),
             sight(n, b, "ens5", ts[3], wire),
-            sight(n, b, "tunl0", ts[4], tunnel, probes::linktype::raw),
+            sight(n, b, "tunl0", ts[4], tunnel, core::linktype::raw),
             sight(n, b, b_veth, ts[5], to_pod)};
 }
 
@@ -276,11 +276,11 @@ TEST_CASE("service: the DNATed request and the un-DNATed reply are one flow", "[
                      tcp(80, 41000, 77, kSyn | kAck);
     const std::vector<Sighting> request{
         sight(n, "k8s-w1", "calibd2348b4f67", 0, at_cali),
-        sight(n, "k8s-w1", "tunl0", 20 * kUs, at_tunl0, probes::linktype::raw),
+        sight(n, "k8s-w1", "tunl0", 20 * kUs, at_tunl0, core::linktype::raw),
         sight(n, "k8s-w1", "ens5", 26 * kUs, at_ens5)};
     const std::vector<Sighting> reply{
         sight(n, "k8s-w1", "ens5", 800 * kUs, back_ens5),
-        sight(n, "k8s-w1", "tunl0", 800 * kUs, back_tunl0, probes::linktype::raw),
+        sight(n, "k8s-w1", "tunl0", 800 * kUs, back_tunl0, core::linktype::raw),
         sight(n, "k8s-w1", "calibd2348b4f67", 806 * kUs, back_cali)};
     FlowTable t;
     const auto check_dnat = [&](const Flow& f) {
@@ -410,7 +410,7 @@ TEST_CASE("an ICMP frag-needed links to the DF packet it quotes", "[flows]") {
     auto stray = error(9999, 3);
     std::vector<Sighting> in{
         sight(n, "k8s-w1", "calice0906292e2", 0, big),
-        sight(n, "k8s-w1", "tunl0", 10 * kUs, big_tunl0, probes::linktype::raw)};
+        sight(n, "k8s-w1", "tunl0", 10 * kUs, big_tunl0, core::linktype::raw)};
     FlowTable t;
     SECTION("linked, the same error twice counted once as a link") {
         in.push_back(sight(n, "k8s-w1", "calice0906292e2", 12 * kUs, err1));

@@ -25,7 +25,7 @@ inline std::vector<trace::Sighting> read_sightings(const std::vector<std::string
         if (!file) throw std::runtime_error(file.error().message);
         const probes::FileArg spec{path, ""};
         std::vector<trace::PointId> points;
-        probes::Frame f;
+        core::Frame f;
         while (file->next(f) == probes::CaptureFile::Next::frame) {
             const auto& ifs = file->interfaces();
             while (points.size() < ifs.size()) {

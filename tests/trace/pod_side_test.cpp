@@ -49,10 +49,10 @@ TEST_CASE("facts from pod mode: eth0 is the pod's side, not a NIC", "[topology]"
     // Without a direction flag, the MACs say it: to ee:ee:.. leaves the pod.
     auto out = Tins::EthernetII(kCali, kPodMac) / ip("172.16.158.1", "203.0.113.10", 64) /
                tcp(40000, 80, 5);
-    CHECK(sight(n, "pod1", "eth0", 1, out).direction == probes::Direction::outbound);
+    CHECK(sight(n, "pod1", "eth0", 1, out).direction == core::Direction::outbound);
     auto in = Tins::EthernetII(kPodMac, kCali) / ip("203.0.113.10", "172.16.158.1", 60) /
               tcp(80, 40000, 9, Tins::TCP::SYN | Tins::TCP::ACK);
-    CHECK(sight(n, "pod1", "eth0", 2, in).direction == probes::Direction::inbound);
+    CHECK(sight(n, "pod1", "eth0", 2, in).direction == core::Direction::inbound);
 }
 
 TEST_CASE("pod names from the node's facts, unless --pods says otherwise", "[topology]") {
@@ -85,5 +85,5 @@ TEST_CASE("pod names from the node's facts, unless --pods says otherwise", "[top
 
     auto bad = parse_node_facts(R"({"pods":[{"name":"cali1","pod":{"namespace":"default"}}]})");
     REQUIRE_FALSE(bad);
-    CHECK(bad.error() == "pods[0].pod.name: missing");
+    CHECK(bad.error().message == "pods[0].pod.name: missing");
 }

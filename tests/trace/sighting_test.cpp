@@ -51,7 +51,7 @@ TEST_CASE("a sighting keeps the headers seen at its point") {
         CHECK(s.length == 40);
         CHECK(s.ts_ns == 5);
         CHECK(s.fingerprint != 0);
-        CHECK(s.direction == probes::Direction::unknown);
+        CHECK(s.direction == core::Direction::unknown);
     }
     SECTION("WireGuard data: receiver and counter") {
         auto frame = Tins::EthernetII(kPeerMac, kNicMac) /
@@ -68,9 +68,9 @@ TEST_CASE("a sighting keeps the headers seen at its point") {
             Tins::EthernetII(kCali, kPodMac) / ip("172.16.158.1", "1.1.1.1", 64) / tcp(1, 2, 3);
         auto to_pod =
             Tins::EthernetII(kPodMac, kCali) / ip("1.1.1.1", "172.16.158.1", 60) / tcp(2, 1, 3);
-        CHECK(sight(n, "k8s-w1", "cali1", 0, from_pod).direction == probes::Direction::inbound);
-        CHECK(sight(n, "k8s-w1", "cali1", 0, to_pod).direction == probes::Direction::outbound);
-        CHECK(sight(n, "k8s-w1", "ens5", 0, to_pod).direction == probes::Direction::unknown);
+        CHECK(sight(n, "k8s-w1", "cali1", 0, from_pod).direction == core::Direction::inbound);
+        CHECK(sight(n, "k8s-w1", "cali1", 0, to_pod).direction == core::Direction::outbound);
+        CHECK(sight(n, "k8s-w1", "ens5", 0, to_pod).direction == core::Direction::unknown);
     }
     CHECK(sizeof(Sighting) <= 160);
 }

@@ -32,7 +32,7 @@ Sighting from_pod1(Names& n, std::int64_t ts) {
 }
 
 // The same SYN in IPIP, k8s-w1 -> k8s-w2, on an ens5.
-Sighting ipip(Names& n, const char* node, std::int64_t ts, probes::Direction dir) {
+Sighting ipip(Names& n, const char* node, std::int64_t ts, core::Direction dir) {
     auto f = Tins::EthernetII(kPeerMac, kNicMac) /
              ip("192.168.10.101", "192.168.10.102", 64, 0x9001) /
              (ip("172.16.158.1", "172.16.184.4", 63) / tcp(40000, 8080, 5));
@@ -143,33 +143,33 @@ TEST_CASE("facts: routes without a gateway, wireguard, natOutgoing states", "[to
 TEST_CASE("facts parse errors name the key", "[topology]") {
     auto f = parse_node_facts("{\"nic\": ");
     REQUIRE_FALSE(f);
-    CHECK(f.error().starts_with("not JSON: [json.exception.parse_error.101]"));
+    CHECK(f.error().message.starts_with("not JSON: [json.exception.parse_error.101]"));
     f = parse_node_facts("[]");
     REQUIRE_FALSE(f);
-    CHECK(f.error() == "document: expected an object, got array");
+    CHECK(f.error().message == "document: expected an object, got array");
     f = parse_node_facts(R"({"nic":{"name":"ens5","mtu":"9001"}})");
     REQUIRE_FALSE(f);
-    CHECK(f.error() == "nic.mtu: expected a number >= 0, got string");
+    CHECK(f.error().message == "nic.mtu: expected a number >= 0, got string");
     f = parse_node_facts(R"({"pods":[{"name":"cali1","ips":["172.16.158.1"]},
                                       {"name":"cali2","ips":["172.16.158"]}]})");
     REQUIRE_FALSE(f);
-    CHECK(f.error() == "pods[1].ips[0]: \"172.16.158\" is not an IP address");
+    CHECK(f.error().message == "pods[1].ips[0]: \"172.16.158\" is not an IP address");
     f = parse_node_facts(R"({"tunnels":{"name":"tunl0"}})");
     REQUIRE_FALSE(f);
-    CHECK(f.error() == "tunnels: expected an array, got object");
+    CHECK(f.error().message == "tunnels: expected an array, got object");
     f = parse_node_facts(R"({"blocks":[{"protocol":"bird"}]})");
     REQUIRE_FALSE(f);
-    CHECK(f.error() == "blocks[0].cidr: missing");
+    CHECK(f.error().message == "blocks[0].cidr: missing");
     f = parse_node_facts(
         R"({"remote_routes":[{"dst":"172.16.184.0/24","dev":"tunl0","onlink":1}]})");
     REQUIRE_FALSE(f);
-    CHECK(f.error() == "remote_routes[0].onlink: expected true or false, got number");
+    CHECK(f.error().message == "remote_routes[0].onlink: expected true or false, got number");
     f = parse_node_facts(R"({"nic":{"name":"ens5","addresses":["192.168.10.101/40"]}})");
     REQUIRE_FALSE(f);
-    CHECK(f.error() == "nic.addresses[0]: \"192.168.10.101/40\" is not an address or prefix");
+    CHECK(f.error().message == "nic.addresses[0]: \"192.168.10.101/40\" is not an address or prefix");
     f = parse_node_facts(R"({"nat_outgoing":{"hooked":"yes","rules":[{}]}})");
     REQUIRE_FALSE(f);
-    CHECK(f.error() == "nat_outgoing.hooked: expected true or false, got string");
+    CHECK(f.error().message == "nat_outgoing.hooked: expected true or false, got string");
 }
 
 TEST_CASE("coverage: what each point was capturing, and when", "[topology]") {
@@ -181,7 +181,7 @@ TEST_CASE("coverage: what each point was capturing, and when", "[topology]") {
     t.cover(ens5, 1'000, 9'000);
     t.saw(from_pod1(n, 2'000));
     t.saw(from_pod1(n, 5'000));
-    t.saw(ipip(n, "k8s-w1", 12'000, probes::Direction::outbound));
+    t.saw(ipip(n, "k8s-w1", 12'000, core::Direction::outbound));
 
     REQUIRE(t.points().size() == 2);
     CHECK(t.points()[0].point == ens5);
@@ -213,8 +213,8 @@ TEST_CASE("learning pod veths and node addresses from packets", "[topology]") {
     auto to_pod = Tins::EthernetII(kPodMac, kCali) / ip("172.16.184.4", "172.16.158.2", 63) /
                   tcp(8080, 40001, 7, Tins::TCP::SYN | Tins::TCP::ACK);
     t.saw(sight(n, "k8s-w1", "calibd2348b4f67", 1'500, to_pod));
-    t.saw(ipip(n, "k8s-w1", 2'000, probes::Direction::outbound));
-    t.saw(ipip(n, "k8s-w2", 2'500, probes::Direction::inbound));
+    t.saw(ipip(n, "k8s-w1", 2'000, core::Direction::outbound));
+    t.saw(ipip(n, "k8s-w2", 2'500, core::Direction::inbound));
 
     const auto w1 = n.find("k8s-w1"), w2 = n.find("k8s-w2");
     REQUIRE(w1);

@@ -42,7 +42,7 @@ struct Ping {
     }
     Sighting wg(Names& n, const char* node, std::int64_t ts) const {
         auto f = inner(63);
-        return sight(n, node, "wireguard.cali", ts, f, probes::linktype::raw);
+        return sight(n, node, "wireguard.cali", ts, f, core::linktype::raw);
     }
     Sighting veth_b(Names& n, std::int64_t ts) const {
         auto f = Tins::EthernetII(kPodMac, kCali) / inner(62);

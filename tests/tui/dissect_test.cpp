@@ -23,7 +23,7 @@
 #include "decode/decoder.hpp"
 #include "decode/dispatch.hpp"
 #include "probes/capture_file.hpp"
-#include "probes/frame.hpp"
+#include "core/frame.hpp"
 #include "tests/tshark_util.hpp"
 #include "tui/dissect.hpp"
 
@@ -50,7 +50,7 @@ std::vector<OwnedFrame> load(const fs::path& path) {
     auto file = pp::CaptureFile::open(path.string());
     REQUIRE(file.has_value());
     std::vector<OwnedFrame> frames;
-    pp::Frame f;
+    podtrace::core::Frame f;
     while (file->next(f) == pp::CaptureFile::Next::frame)
         frames.push_back({f.linktype, {f.bytes.begin(), f.bytes.end()}});
     return frames;
@@ -213,7 +213,7 @@ TEST_CASE("dissect: link types libtins has no class for, and odd frames", "[diss
     std::vector<std::uint8_t> pkt = ip.serialize();
     std::vector<std::uint8_t> null{2, 0, 0, 0};
     null.insert(null.end(), pkt.begin(), pkt.end());
-    auto lines = dissect(pp::linktype::null_bsd, null);
+    auto lines = dissect(podtrace::core::linktype::null_bsd, null);
     INFO(text(lines));
     CHECK(lines[0] == "Null/Loopback, family 2 (IPv4)");
     CHECK(lines[1] == "IPv4, src 10.0.0.1, dst 10.0.0.2");

@@ -241,10 +241,10 @@ public:
             out.packet = p;
         }
     }
-    std::expected<std::string, std::string> save(std::uint32_t flow,
-                                                 const std::string& dir) override {
+    std::expected<std::string, podtrace::Error> save(std::uint32_t flow,
+                                                     const std::string& dir) override {
         saved.push_back(flow);
-        if (dir == "/nonexistent") return std::unexpected("cannot write /nonexistent/x.pcapng");
+        if (dir == "/nonexistent") return std::unexpected(podtrace::Error{"cannot write /nonexistent/x.pcapng"});
         return "saved 14 frames of flow " + std::to_string(flow) + " to " + dir + "/podtrace-flow" +
                std::to_string(flow) + ".pcapng";
     }
@@ -846,13 +846,13 @@ TEST_CASE("parse_keys") {
                            key::tab});
     auto bad = parse_keys("ab<Foo>");
     REQUIRE(!bad);
-    CHECK(bad.error() ==
+    CHECK(bad.error().message ==
           "--keys: unknown key name <Foo> (known: <Enter> <Esc> <Up> <Down> "
           "<Left> <Right> <PgUp> <PgDn> <Home> <End> <Tab> <Backspace> <C-c>)");
-    CHECK(parse_keys("<enter>").error().starts_with("--keys: unknown key name <enter> "));
+    CHECK(parse_keys("<enter>").error().message.starts_with("--keys: unknown key name <enter> "));
     auto open = parse_keys("x<Enter");
     REQUIRE(!open);
-    CHECK(open.error() == "--keys: unterminated key name <Enter (a literal '<' is written <<)");
+    CHECK(open.error().message == "--keys: unterminated key name <Enter (a literal '<' is written <<)");
 }
 
 TEST_CASE("run_snapshot: a size below 1x1 is refused") {

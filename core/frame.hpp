@@ -3,7 +3,7 @@
 #include <cstdint>
 #include <span>
 
-namespace podtrace::probes {
+namespace podtrace::core {
 
 // Link-layer header types as pcap/pcapng files number them (LINKTYPE_*).
 namespace linktype {
@@ -32,4 +32,4 @@ struct Frame {
     std::span<const std::uint8_t> bytes;
 };
 
-}  // namespace podtrace::probes
+}  // namespace podtrace::core
