@@ -9,6 +9,7 @@
 
 #include "core/error.hpp"
 #include "decode/dispatch.hpp"
+#include "probes/discover.hpp"
 #include "probes/live_source.hpp"
 
 namespace podtrace::app {
@@ -25,8 +26,9 @@ Command add_report_command(CLI::App& cli);
 Command add_lab_command(CLI::App& cli);
 Command add_tui_command(CLI::App& cli);
 Command add_kubectl_command(CLI::App& cli);
-std::string node_facts_json();
-std::string self_exe();  // this program's path (/proc/self/exe); "" when it cannot be read  // `podtrace discover --json` text, "" on failure
+std::string self_exe();  // this program's path (/proc/self/exe); "" when it cannot be read
+// Discovery with Calico's veth name rule, so that cali* veths are named from /proc.
+probes::DiscoverOptions discover_options();
 // Live capture as `capture` and `tui` take it: -i, -s, -B, --node, --user and BPF filter words.
 struct LiveCli {
     probes::LiveOptions live;
@@ -34,9 +36,8 @@ struct LiveCli {
     std::string user;
 };
 void add_live_options(CLI::App* sub, LiveCli& o);
-// Opens the capture handles (the filter words joined, -s 0 as whole packets) and switches to
-// --user; the error says which interface and, for permissions, the capability and a fix.
-std::expected<probes::LiveSource, Error> open_live(LiveCli& o);
+// The live options as given: the filter words joined, -s 0 as whole packets.
+const probes::LiveOptions& live_options(LiveCli& o);
 // --vxlan-port, --geneve-port and --wireguard-port, shared by the subcommands that decode.
 struct TunnelPorts {
     std::vector<int> vxlan, geneve, wireguard;

@@ -12,15 +12,16 @@
 #include <optional>
 
 #include "app/command.hpp"
-#include "app/tui_engine.hpp"
 #include "probes/capture_point.hpp"
+#include "tui/engine.hpp"
 #include "tui/run.hpp"
 
 namespace podtrace::app {
 namespace {
 
 struct TuiCli {
-    TuiOptions opt;
+    tui::EngineOptions opt;
+    LiveCli live;  // without files
     TunnelPorts tunnel_ports;
     double keep_mib = 64;
     std::string save_dir = ".";
@@ -59,7 +60,7 @@ std::string check(const TuiCli& c) {
             return "-r -: the TUI reads its keys from standard input; give the stream as a FIFO "
                    "or /dev/fd/N (or use --snapshot)";
     }
-    if (files && (!c.opt.live.live.interfaces.empty() || !c.opt.live.filter_words.empty()))
+    if (files && (!c.live.live.interfaces.empty() || !c.live.filter_words.empty()))
         return "-r replays capture files: -i and a capture filter are for live capture";
     if (!files && c.opt.speed > 0) return "--speed paces a replay: it needs -r";
     if (!files && !c.snapshot.empty()) return "--snapshot needs -r (capture files)";
@@ -91,18 +92,23 @@ int tui_command(TuiCli& c, std::ostream& out, std::ostream& err) {
     }
     if (const auto size = parse_size(c.snapshot)) std::tie(run.width, run.height) = *size;
     c.opt.keep_bytes = static_cast<std::size_t>(c.keep_mib * 1024 * 1024);
-    c.opt.input.progress = false;  // the TUI shows its own
-    auto engine = TuiEngine::open(c.opt, err);
-    if (!engine) return 2;
-    engine->start();
-    return run.width ? tui::run_snapshot(*engine, run, out) : tui::run_terminal(*engine, run);
+    c.opt.live = live_options(c.live);
+    c.opt.user = c.live.user;
+    c.opt.discovery = discover_options();
+    auto engine = tui::Engine::open(c.opt);
+    if (!engine) {
+        err << "podtrace: tui: " << engine.error().message << '\n';
+        return 2;
+    }
+    (*engine)->start();
+    return run.width ? tui::run_snapshot(**engine, run, out) : tui::run_terminal(**engine, run);
 }
 
 }  // namespace
 
 Command add_tui_command(CLI::App& cli) {
     auto c = std::make_shared<TuiCli>();
-    ReportOptions& in = c->opt.input;
+    ingest::InputOptions& in = c->opt.input;
     auto* sub = cli.add_subcommand(
         "tui", "Interactive view: flows, their paths hop by hop, packets, capture points");
     auto* read = sub->add_option(
@@ -116,7 +122,7 @@ Command add_tui_command(CLI::App& cli) {
     sub->add_flag("--follow", c->opt.follow,
                   "-r gives live pcapng streams (a pipe, a FIFO, /dev/fd/N, -), e.g. one "
                   "`podtrace capture -w -` per node: shown as they arrive, merged in time order");
-    add_live_options(sub, c->opt.live);
+    add_live_options(sub, c->live);
     sub->add_option("--pods", in.pods_json, "kubectl get pods -A -o json output");
     sub->add_option("--services", in.services_json, "kubectl get svc -A -o json output");
     sub->add_option("--nodes", in.nodes_json, "kubectl get nodes -o json output");

@@ -48,8 +48,4 @@ inline std::int64_t hop_latency_ns(const Path& p, std::size_t i) {
     return p.sightings[i].ts_ns - p.sightings[i - 1].ts_ns;
 }
 
-// A verdict line, then one line per hop: node/interface, direction, the headers there, a NAT
-// rewrite marked where it shows, the latency from the previous hop (to the capture precision).
-std::vector<std::string> render_path(const Path& p, const Classification& c, const Names& names);
-
 }  // namespace podtrace::trace

@@ -141,9 +141,10 @@ public:
 
 private:
     void add(DiagnosisKind k, const Flow& f, std::uint16_t node, std::string where,
-             std::string message, std::string why, std::uint64_t count, std::int64_t first_ns) {
-        out_.push_back(
-            {k, f.id, node, std::move(where), std::move(message), std::move(why), count, first_ns});
+             std::string message, std::string why, std::uint64_t count, std::int64_t first_ns,
+             std::optional<PointId> at = {}, std::vector<PointId> missed = {}) {
+        out_.push_back({k, f.id, node, std::move(where), std::move(message), std::move(why), count,
+                        first_ns, at, std::move(missed)});
     }
 
     // A point that stopped capturing right after the packet was last seen could not have seen
@@ -282,7 +283,7 @@ private:
         if (same_node) why = route_reason(node, dst);
         if (why.empty() && e.transmit) why = mtu_reason(f, e.reverse ? f.rev : f.fwd, node, dst);
         add(DiagnosisKind::dropped, f, node, std::move(where), std::move(message), std::move(why),
-            e.count, e.first_ns);
+            e.count, e.first_ns, e.at, std::move(next));
     }
 
     // The node a packet of this direction left from, when the example path shows
@@ -360,14 +361,15 @@ private:
             return;
         std::uint16_t node = 0;
         std::string where;
+        std::optional<PointId> last;
         if (!f.example_fwd.sightings.empty()) {
-            const PointId at = f.example_fwd.sightings.back().at;
-            node = at.node;
-            where = "last seen on " + w_.point(at);
+            last = f.example_fwd.sightings.back().at;
+            node = last->node;
+            where = "last seen on " + w_.point(*last);
         }
         add(DiagnosisKind::no_reply, f, node, std::move(where),
             w_.flow(f) + ": " + plural(f.fwd.packets, "packet") + ", " + what, "", f.fwd.packets,
-            f.first_ns);
+            f.first_ns, last);
     }
 
     void egress_without_snat(const Flow& f) {
@@ -383,7 +385,7 @@ private:
                 why = "no natOutgoing MASQUERADE rule hooked on " + w_.name(s.at.node);
             add(DiagnosisKind::egress_without_snat, f, s.at.node, "on " + w_.point(s.at),
                 w_.flow(f) + ": pod source address left " + w_.point(s.at) + " unchanged (no SNAT)",
-                std::move(why), f.fwd.packets, f.first_ns);
+                std::move(why), f.fwd.packets, f.first_ns, s.at);
             return;
         }
     }
@@ -410,7 +412,8 @@ private:
             why = "no wireguard.cali in " + w_.name(node) + "'s facts";
         add(DiagnosisKind::unencrypted, f, node, where,
             w_.flow(f) + ": " + plural(clear, "packet") + " with pod IPs in clear " + where,
-            std::move(why), clear, f.first_ns);
+            std::move(why), clear, f.first_ns,
+            on_nic ? std::optional<PointId>(on_nic->at) : std::nullopt);
     }
 
     const FlowTable& flows_;

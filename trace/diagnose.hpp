@@ -4,6 +4,7 @@
 // larger than a tunnel's MTU, ICMP frag-needed / packet-too-big linked to their packet), no
 // reply, egress without SNAT, and cross-node traffic in clear where WireGuard is expected.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,11 @@ struct Diagnosis {
     std::string why;
     std::uint64_t count = 0;  // packets concerned
     std::int64_t first_ns = 0;
+    // The capture point it names: where a dropped or unanswered packet was last seen, the NIC
+    // a packet left by unchanged or in clear. `missed`: for a drop, the points it never reached
+    // although they were capturing, the first one named in `where`.
+    std::optional<PointId> at;
+    std::vector<PointId> missed;
 };
 
 struct DiagnoseOptions {

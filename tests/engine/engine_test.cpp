@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "app/app.hpp"
-#include "app/tui_engine.hpp"
+#include "tui/engine.hpp"
 #include "probes/capture_file.hpp"
 #include "probes/pcapng_writer.hpp"
 
@@ -32,8 +32,8 @@ using Clock = std::chrono::steady_clock;
 
 const std::string kIpip = std::string(PODTRACE_SOURCE_DIR) + "/examples/ipip/";
 
-TuiOptions ipip_options() {
-    TuiOptions o;
+tui::EngineOptions ipip_options() {
+    tui::EngineOptions o;
     o.input.files = {kIpip + "k8s-w0.pcapng", kIpip + "k8s-w1.pcapng", kIpip + "k8s-w2.pcapng"};
     o.input.pods_json = {kIpip + "pods.json"};
     o.input.services_json = {kIpip + "services.json"};
@@ -41,23 +41,23 @@ TuiOptions ipip_options() {
     return o;
 }
 
-bool wait_done(const TuiEngine& e, std::chrono::milliseconds limit) {
+bool wait_done(const tui::Engine& e, std::chrono::milliseconds limit) {
     const auto until = Clock::now() + limit;
     while (!e.done() && Clock::now() < until) std::this_thread::sleep_for(5ms);
     return e.done();
 }
 
-std::unique_ptr<TuiEngine> replayed(const TuiOptions& o) {
-    std::ostringstream err;
-    auto e = TuiEngine::open(o, err);
-    INFO(err.str());
-    REQUIRE(e);
+std::unique_ptr<tui::Engine> replayed(const tui::EngineOptions& o) {
+    auto opened = tui::Engine::open(o);
+    INFO((opened ? "" : opened.error().message));
+    REQUIRE(opened);
+    auto e = std::move(*opened);
     e->start();
     REQUIRE(wait_done(*e, 30s));
     return e;
 }
 
-tui::Snapshot snap(TuiEngine& e, tui::Query q = {}) {
+tui::Snapshot snap(tui::Engine& e, tui::Query q = {}) {
     tui::Snapshot s;
     e.snapshot(q, s);
     return s;
@@ -145,7 +145,7 @@ void write_many_flows(const std::string& path, std::uint32_t flows, std::uint32_
 
 // Snapshots as the UI takes them (the table, a flow's detail, a packet), every 20 ms until the
 // input ends; their durations in ms, sorted.
-std::vector<double> snapshot_times(TuiEngine& e, tui::Snapshot& s) {
+std::vector<double> snapshot_times(tui::Engine& e, tui::Snapshot& s) {
     std::vector<double> ms;
     std::uint64_t frame = 0;
     while (!e.done()) {
@@ -385,7 +385,7 @@ TEST_CASE("save writes a pcapng Wireshark reads and never overwrites") {
 }
 
 TEST_CASE("a tiny packet store lets the oldest frames go and says so") {
-    TuiOptions o = ipip_options();
+    tui::EngineOptions o = ipip_options();
     o.keep_bytes = 4096;
     auto e = replayed(o);
     const tui::Snapshot s = snap(*e, {.flow = 3});
@@ -431,7 +431,7 @@ TEST_CASE("a tiny packet store lets the oldest frames go and says so") {
 
 TEST_CASE("replay speed paces as recorded and 0 reads as fast as it can") {
     // The capture points of one node: its packets span about 3.5 s.
-    TuiOptions o;
+    tui::EngineOptions o;
     o.input.files = {kIpip + "k8s-w1.pcapng"};
     auto t0 = Clock::now();
     auto fast = replayed(o);
@@ -444,9 +444,9 @@ TEST_CASE("replay speed paces as recorded and 0 reads as fast as it can") {
     CHECK(fast_s < span_s / 4);
 
     o.speed = 4;
-    std::ostringstream err;
-    auto paced = TuiEngine::open(o, err);
-    REQUIRE(paced);
+    auto opened = tui::Engine::open(o);
+    REQUIRE(opened);
+    auto paced = std::move(*opened);
     t0 = Clock::now();
     paced->start();
     std::this_thread::sleep_for(100ms);
@@ -462,11 +462,11 @@ TEST_CASE("replay speed paces as recorded and 0 reads as fast as it can") {
 }
 
 TEST_CASE("stop() ends a replay promptly") {
-    TuiOptions o = ipip_options();
+    tui::EngineOptions o = ipip_options();
     o.speed = 0.25;  // 14 s of replay
-    std::ostringstream err;
-    auto e = TuiEngine::open(o, err);
-    REQUIRE(e);
+    auto opened = tui::Engine::open(o);
+    REQUIRE(opened);
+    auto e = std::move(*opened);
     e->start();
     std::this_thread::sleep_for(300ms);
     CHECK_FALSE(e->done());
@@ -490,11 +490,11 @@ TEST_CASE("snapshots stay quick while 200k packets are ingested") {
     const std::string file = dir.path + "/gen.pcap";
     REQUIRE(std::system((std::string(PODTRACE_GEN) + " '" + file + "' --packets 200000 >/dev/null")
                             .c_str()) == 0);
-    TuiOptions o;
+    tui::EngineOptions o;
     o.input.files = {file};
-    std::ostringstream err;
-    auto e = TuiEngine::open(o, err);
-    REQUIRE(e);
+    auto opened = tui::Engine::open(o);
+    REQUIRE(opened);
+    auto e = std::move(*opened);
     const auto t0 = Clock::now();
     e->start();
     tui::Snapshot s;
@@ -513,11 +513,11 @@ TEST_CASE("snapshots stay quick with thousands of flows") {
     TempDir dir;
     const std::string file = dir.path + "/flows.pcapng";
     write_many_flows(file, 5000, 40);
-    TuiOptions o;
+    tui::EngineOptions o;
     o.input.files = {file};
-    std::ostringstream err;
-    auto e = TuiEngine::open(o, err);
-    REQUIRE(e);
+    auto opened = tui::Engine::open(o);
+    REQUIRE(opened);
+    auto e = std::move(*opened);
     const auto t0 = Clock::now();
     e->start();
     tui::Snapshot s;
@@ -548,17 +548,17 @@ TEST_CASE("snapshots stay quick with thousands of flows") {
 }
 
 TEST_CASE("live on lo finishes quiet flows as the clock moves on") {
-    TuiOptions o;
-    o.live.live.interfaces = {"lo"};
-    o.live.live.node = "test-node";
-    o.live.filter_words = {"udp", "port", "47999"};
+    tui::EngineOptions o;
+    o.live.interfaces = {"lo"};
+    o.live.node = "test-node";
+    o.live.filter = "udp port 47999";
     o.input.window_s = 0.2;
-    std::ostringstream err;
-    auto e = TuiEngine::open(o, err);
-    if (!e) {  // capturing needs CAP_NET_RAW
-        WARN("live capture not tested: " << err.str());
+    auto opened = tui::Engine::open(o);
+    if (!opened) {  // capturing needs CAP_NET_RAW
+        WARN("live capture not tested: " << opened.error().message);
         return;
     }
+    auto e = std::move(*opened);
     e->start();
     const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
     REQUIRE(fd >= 0);

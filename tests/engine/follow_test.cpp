@@ -26,7 +26,7 @@
 #include <vector>
 
 #include "app/app.hpp"
-#include "app/tui_engine.hpp"
+#include "tui/engine.hpp"
 #include "probes/capture_file.hpp"
 
 namespace podtrace::app {
@@ -96,28 +96,27 @@ bool write_all(int fd, const std::uint8_t* p, std::size_t n) {
     return true;
 }
 
-TuiOptions inventory(TuiOptions o) {
+tui::EngineOptions inventory(tui::EngineOptions o) {
     o.input.pods_json = {kDir + "pods.json"};
     o.input.services_json = {kDir + "services.json"};
     o.input.nodes_json = {kDir + "nodes.json"};
     return o;
 }
 
-std::unique_ptr<TuiEngine> opened(const TuiOptions& o) {
-    std::ostringstream err;
-    auto e = TuiEngine::open(o, err);
-    INFO(err.str());
-    REQUIRE(e);
-    return e;
+std::unique_ptr<tui::Engine> opened(const tui::EngineOptions& o) {
+    auto r = tui::Engine::open(o);
+    INFO((r ? "" : r.error().message));
+    REQUIRE(r);
+    return std::move(*r);
 }
 
-bool wait_done(const TuiEngine& e, std::chrono::milliseconds limit) {
+bool wait_done(const tui::Engine& e, std::chrono::milliseconds limit) {
     const auto until = Clock::now() + limit;
     while (!e.done() && Clock::now() < until) std::this_thread::sleep_for(5ms);
     return e.done();
 }
 
-tui::Snapshot snap(TuiEngine& e, tui::Query q = {}) {
+tui::Snapshot snap(tui::Engine& e, tui::Query q = {}) {
     tui::Snapshot s;
     e.snapshot(q, s);
     return s;
@@ -125,7 +124,7 @@ tui::Snapshot snap(TuiEngine& e, tui::Query q = {}) {
 
 // Polls snapshots until `ok` holds or `limit` passes; the last snapshot.
 template <class F>
-tui::Snapshot wait_for(TuiEngine& e, std::chrono::milliseconds limit, F ok) {
+tui::Snapshot wait_for(tui::Engine& e, std::chrono::milliseconds limit, F ok) {
     const auto until = Clock::now() + limit;
     tui::Snapshot s = snap(e);
     while (!ok(s) && Clock::now() < until) {
@@ -154,7 +153,7 @@ std::vector<std::string> flow_facts(const tui::Snapshot& s) {
 }
 
 // Each packet of a flow as node/interface/direction hops.
-std::vector<std::string> hop_lists(TuiEngine& e, const tui::Snapshot& s, const FlowKey& k) {
+std::vector<std::string> hop_lists(tui::Engine& e, const tui::Snapshot& s, const FlowKey& k) {
     const auto f = std::ranges::find_if(s.flows, [&](const tui::FlowRow& r) { return key(r) == k; });
     REQUIRE(f != s.flows.end());
     const tui::Snapshot d = snap(e, {.flow = f->id});
@@ -180,7 +179,7 @@ bool has_note(const tui::Snapshot& s, const std::string& start, const std::strin
 TEST_CASE("follow: a quiet stream does not stall the other, and the end equals a replay") {
     FifoDir dir;
     const std::string w1 = dir.fifo("w1"), w2 = dir.fifo("w2");
-    TuiOptions o = inventory({});
+    tui::EngineOptions o = inventory({});
     o.follow = true;
     o.input.files = {"k8s-w1=" + w1, w2};  // k8s-w2's node comes from its header
     // Paths stay open across the pause, so that they join as in the replay (the default 2 s
@@ -253,7 +252,7 @@ TEST_CASE("follow: a quiet stream does not stall the other, and the end equals a
     CHECK(has_note(end, "merge: ", " sightings came after later ones"));  // k8s-w1's second half
 
     // The same files replayed (`tui -r`, the default window): the same flows, the same hops.
-    TuiOptions r = inventory({});
+    tui::EngineOptions r = inventory({});
     r.input.files = {kDir + "k8s-w1.pcapng", kDir + "k8s-w2.pcapng"};
     auto replay = opened(r);
     replay->start();
@@ -276,7 +275,7 @@ TEST_CASE("follow: a quiet stream does not stall the other, and the end equals a
 TEST_CASE("follow: frames show as they arrive, packets once their window passed") {
     FifoDir dir;
     const std::string w1 = dir.fifo("w1"), w2 = dir.fifo("w2");
-    TuiOptions o = inventory({});
+    tui::EngineOptions o = inventory({});
     o.follow = true;
     o.input.files = {w1, w2};
     o.input.window_s = 0.2;
@@ -318,7 +317,7 @@ TEST_CASE("follow: frames show as they arrive, packets once their window passed"
 
     // The rest of k8s-w1: its packets are traced the lag after they arrive, and finish once
     // their window has passed on the quiet clock.
-    TuiOptions r;
+    tui::EngineOptions r;
     r.input.files = {kDir + "k8s-w1.pcapng"};
     r.input.window_s = 0.2;
     auto replay = opened(r);
@@ -349,7 +348,7 @@ TEST_CASE("follow: frames show as they arrive, packets once their window passed"
 TEST_CASE("follow: a broken stream is named with its offset, the other goes on") {
     FifoDir dir;
     const std::string good = dir.fifo("good"), bad = dir.fifo("bad"), junk = dir.fifo("junk");
-    TuiOptions o = inventory({});
+    tui::EngineOptions o = inventory({});
     o.follow = true;
     o.input.files = {good, "k8s-w2=" + bad, junk};
     auto e = opened(o);
@@ -406,7 +405,7 @@ TEST_CASE("follow: a broken stream is named with its offset, the other goes on")
 TEST_CASE("follow: stop() is prompt while the writers hold their pipes open") {
     FifoDir dir;
     const std::string w1 = dir.fifo("w1"), w2 = dir.fifo("w2");
-    TuiOptions o;
+    tui::EngineOptions o;
     o.follow = true;
     o.input.files = {w1, w2};
     auto e = opened(o);
@@ -446,7 +445,7 @@ TEST_CASE("follow: inherited pipes as /dev/fd/N, as the kubectl plugin passes th
     int p1[2], p2[2];
     REQUIRE(::pipe(p1) == 0);
     REQUIRE(::pipe(p2) == 0);
-    TuiOptions o = inventory({});
+    tui::EngineOptions o = inventory({});
     o.follow = true;
     o.input.files = {"k8s-w1=/dev/fd/" + std::to_string(p1[0]),
                      "k8s-w2=/dev/fd/" + std::to_string(p2[0])};
@@ -471,7 +470,7 @@ TEST_CASE("follow: inherited pipes as /dev/fd/N, as the kubectl plugin passes th
 }
 
 TEST_CASE("follow: regular files merge as a replay without clock offsets does") {
-    TuiOptions o = inventory({});
+    tui::EngineOptions o = inventory({});
     o.input.files = {kDir + "k8s-w0.pcapng", kDir + "k8s-w1.pcapng", kDir + "k8s-w2.pcapng"};
     o.input.clock = false;
     auto replay = opened(o);

@@ -2,6 +2,7 @@
 
 #include "crafted.hpp"
 #include "trace/classify.hpp"
+#include "trace/path_view.hpp"
 
 using namespace podtrace;
 using namespace podtrace::trace;
@@ -33,7 +34,7 @@ TEST_CASE("same-node: pod1's veth then pod2's veth") {
     CHECK(c.kind == PathKind::same_node);
     CHECK(c.encap == Encap::none);
     CHECK(c.hops == 2);
-    const auto lines = render_path(paths[0], c, n);
+    const auto lines = path_lines(path_view(paths[0], c, n));
     REQUIRE(lines.size() == 3);
     CHECK(lines[0] == "same-node k8s-w1 2 hops: 172.16.158.1.40000 > 172.16.158.2.8080 TCP [S]");
     CHECK(lines[2] ==
@@ -73,7 +74,7 @@ TEST_CASE("service: ClusterIP:port DNATed to the endpoint before routing") {
     CHECK(v4(c.dst_nat->to.addr) == v4("172.16.184.4"));
     CHECK(c.dst_nat->to.port == 8080);
     CHECK(c.dst_nat->hop == 1);
-    const auto lines = render_path(paths[0], c, n);
+    const auto lines = path_lines(path_view(paths[0], c, n));
     REQUIRE(lines.size() == 4);
     CHECK(lines[0] ==
           "service with DNAT 10.200.1.10:80 -> 172.16.184.4:8080 on k8s-w1 3 hops: "
@@ -109,7 +110,8 @@ TEST_CASE("cross-node direct: pod IPs on the NIC, unencapsulated") {
     const auto c = classify(paths[0]);
     CHECK(c.kind == PathKind::cross_node);
     CHECK(c.encap == Encap::none);
-    CHECK(render_path(paths[0], c, n)[0].starts_with("cross-node direct k8s-w1 -> ? 2 hops"));
+    CHECK(path_lines(path_view(paths[0], c, n))[0].starts_with(
+        "cross-node direct k8s-w1 -> ? 2 hops"));
 }
 
 TEST_CASE("cross-node over two nodes names both") {
@@ -128,7 +130,8 @@ TEST_CASE("cross-node over two nodes names both") {
     const auto c = classify(paths[0]);
     CHECK(c.kind == PathKind::cross_node);
     CHECK(c.encap == Encap::ipip);
-    CHECK(render_path(paths[0], c, n)[0].starts_with("cross-node IPIP k8s-w1 -> k8s-w2 4 hops"));
+    CHECK(path_lines(path_view(paths[0], c, n))[0].starts_with(
+        "cross-node IPIP k8s-w1 -> k8s-w2 4 hops"));
 }
 
 TEST_CASE("egress echo reply: MASQUERADE's identifier mapped back with the destination") {

@@ -4,6 +4,7 @@
 
 #include "decode/format.hpp"
 #include "helpers.hpp"
+#include "trace/path_view.hpp"
 
 using namespace podtrace;
 using namespace podtrace::trace;
@@ -98,7 +99,7 @@ TEST_CASE(
     }
     CHECK(req[0]->sightings[0].ip_id == 0x3e81);
     CHECK(req[2]->sightings[0].ip_id == 0x3e83);
-    const auto lines = render_path(*req[0], classify(*req[0]), ex.names);
+    const auto lines = path_lines(path_view(*req[0], classify(*req[0]), ex.names));
     REQUIRE(lines.size() == 4);
     CHECK(lines[0] ==
           "cross-node IPIP k8s-w1 -> 192.168.10.102 3 hops: "
@@ -134,7 +135,7 @@ TEST_CASE(
         CHECK(p->sightings[2].direction == core::Direction::outbound);
         CHECK(p->sightings[2].ttl == 62);
     }
-    const auto lines = render_path(*rep[0], classify(*rep[0]), ex.names);
+    const auto lines = path_lines(path_view(*rep[0], classify(*rep[0]), ex.names));
     CHECK(lines[0] ==
           "cross-node IPIP 192.168.10.102 -> k8s-w1 3 hops: "
           "172.16.184.4 > 172.16.158.1 "
@@ -224,7 +225,7 @@ TEST_CASE("examples: egress SYN is SNATed on ens5, its SYN-ACK de-NATed to the p
     CHECK(addr_port(r.dst_nat->from) == "192.168.10.101:61000");
     CHECK(addr_port(r.dst_nat->to) == "172.16.158.1:40500");
 
-    const auto lines = render_path(syn, c, ex.names);
+    const auto lines = path_lines(path_view(syn, c, ex.names));
     REQUIRE(lines.size() == 3);
     CHECK(lines[0] ==
           "egress with SNAT 172.16.158.1:40500 -> "
@@ -323,7 +324,7 @@ TEST_CASE(
     CHECK(need[0]->sightings[0].direction == core::Direction::outbound);  // to pod1
     CHECK(need[0]->sightings[0].icmp_mtu == 8981);
     CHECK(big[0]->sightings[0].fingerprint != need[0]->sightings[0].fingerprint);
-    const auto lines = render_path(*need[0], classify(*need[0]), ex.names);
+    const auto lines = path_lines(path_view(*need[0], classify(*need[0]), ex.names));
     CHECK(lines[0] == "unknown k8s-w1 1 hop: 192.168.10.101 > 172.16.158.1 ICMP frag-needed");
 }
 

@@ -289,7 +289,7 @@ TEST_CASE("expect: egress with and without SNAT", "[expect]") {
     const auto without = table(egress(n, false));
     // What diagnose() finds when the pools are known: the destination is outside them.
     const std::vector<Diagnosis> findings{
-        {DiagnosisKind::egress_without_snat, 1, 0, "on k8s-w1/ens5", "", "", 1, 0}};
+        {DiagnosisKind::egress_without_snat, 1, 0, "on k8s-w1/ens5", "", "", 1, 0, {}, {}}};
     r = eval("default/pod1 -> 203.0.113.10: egress snat", without, inv, findings);
     CHECK_FALSE(r.held);
     CHECK(r.detail == "saw egress without SNAT");
@@ -329,8 +329,9 @@ TEST_CASE("expect: no-drops lists where", "[expect]") {
     for (const char* where :
          {"on k8s-w2 after tunl0, before cali1", "on k8s-w1 after cali2, before tunl0",
           "after k8s-w1/ens5, before k8s-w2/ens5", "on k8s-w2 after ens5, before tunl0"})
-        findings.push_back({DiagnosisKind::dropped, 1, 0, where, "", "", 1, 0});
-    findings.push_back({DiagnosisKind::no_reply, 1, 0, "last seen on k8s-w1/cali1", "", "", 1, 0});
+        findings.push_back({DiagnosisKind::dropped, 1, 0, where, "", "", 1, 0, {}, {}});
+    findings.push_back(
+        {DiagnosisKind::no_reply, 1, 0, "last seen on k8s-w1/cali1", "", "", 1, 0, {}, {}});
     r = eval("no-drops", t, inv, findings);
     CHECK_FALSE(r.held);
     CHECK(r.detail ==

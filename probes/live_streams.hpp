@@ -1,7 +1,7 @@
 #pragma once
 // `podtrace tui --follow`'s input: one reader thread per live pcapng stream (a pipe, a FIFO,
 // /dev/fd/N, "-"), each copying its frames as they arrive into its own fixed ring, for the
-// engine's ingest thread to take. Readers wait in poll() with a stop descriptor, so stop() ends
+// ingest thread to take. Readers wait in poll() with a stop descriptor, so stop() ends
 // them at once even while their writers are quiet.
 #include <chrono>
 #include <cstdint>
@@ -14,7 +14,7 @@
 #include "core/error.hpp"
 #include "core/frame.hpp"
 
-namespace podtrace::app {
+namespace podtrace::probes {
 
 class LiveStreams {
 public:
@@ -78,4 +78,4 @@ private:
 
 const char* state_name(LiveStreams::State s);
 
-}  // namespace podtrace::app
+}  // namespace podtrace::probes

@@ -1,6 +1,6 @@
-// `podtrace tui --follow`'s readers: a thread per stream, each with its CaptureFile and a ring
+// Live pcapng streams (`podtrace tui --follow`): a thread per stream, each with its CaptureFile and a ring
 // of fixed size the ingest thread takes frames from (nothing allocated per frame).
-#include "app/tui_streams.hpp"
+#include "probes/live_streams.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -20,17 +20,13 @@
 #include <thread>
 #include <utility>
 
+#include "core/clock.hpp"
 #include "probes/capture_file.hpp"
 
-namespace podtrace::app {
+namespace podtrace::probes {
 namespace {
 
 using Steady = std::chrono::steady_clock;
-
-std::int64_t steady_ns() {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(Steady::now().time_since_epoch())
-        .count();
-}
 
 struct Record {  // trivial: the ring is allocated without being written
     std::uint64_t offset;  // absolute byte position; in the ring at offset % size
@@ -96,7 +92,7 @@ struct LiveStreams::Impl {
 
     void read(Stream& s);
     bool push(Stream& s, const core::Frame& f, std::uint64_t bytes_read);
-    void publish(Stream& s, const probes::CaptureFile& f, State state, std::string error = {});
+    void publish(Stream& s, const CaptureFile& f, State state, std::string error = {});
     void changed() {  // under mu
         ++gen;
         if (ingest_waiting) feed_cv.notify_one();
@@ -182,7 +178,7 @@ bool LiveStreams::can_stall(std::size_t i) const {
     return impl_->streams[i]->can_stall;
 }
 
-void LiveStreams::Impl::publish(Stream& s, const probes::CaptureFile& f, State state,
+void LiveStreams::Impl::publish(Stream& s, const CaptureFile& f, State state,
                                 std::string error) {
     std::lock_guard lk(mu);
     Info& i = s.info;
@@ -224,7 +220,7 @@ bool LiveStreams::Impl::push(Stream& s, const core::Frame& f, std::uint64_t byte
     if (len < f.bytes.size()) ++s.truncated;
     s.records[s.tail % kSlots] = {pos,
                                   f.ts_ns,
-                                  steady_ns(),
+                                  core::steady_ns(),
                                   static_cast<std::uint32_t>(len),
                                   f.wirelen,
                                   f.linktype,
@@ -253,7 +249,7 @@ void LiveStreams::Impl::read(Stream& s) {
         }
     };
     const int fd = std::exchange(s.fd, -1);
-    auto file = probes::CaptureFile::open_stream(fd, s.path, wait);
+    auto file = CaptureFile::open_stream(fd, s.path, wait);
     if (!file) {
         std::lock_guard lk(mu);
         ++s.info.version;
@@ -267,7 +263,7 @@ void LiveStreams::Impl::read(Stream& s) {
     core::Frame f;
     for (;;) {
         const auto r = file->next(f);
-        if (r == probes::CaptureFile::Next::frame) {
+        if (r == CaptureFile::Next::frame) {
             if (file->interfaces().size() != interfaces) {  // a new interface or section
                 interfaces = file->interfaces().size();
                 publish(s, *file, State::reading);
@@ -275,7 +271,7 @@ void LiveStreams::Impl::read(Stream& s) {
             if (!push(s, f, file->bytes_read())) break;
             continue;
         }
-        if (r == probes::CaptureFile::Next::end)
+        if (r == CaptureFile::Next::end)
             publish(s, *file, State::ended);
         else if (stopping)
             publish(s, *file, State::stopped);
@@ -338,4 +334,4 @@ void LiveStreams::wait(std::chrono::steady_clock::time_point deadline) {
     m.seen_gen = m.gen;
 }
 
-}  // namespace podtrace::app
+}  // namespace podtrace::probes
