@@ -1,191 +1,19 @@
 // `podtrace decode`: every frame of every file, one line each (text or JSON).
 #include <iostream>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <ostream>
 
 #include "app/app.hpp"
 #include "app/command.hpp"
 #include "decode/decoder.hpp"
 #include "decode/format.hpp"
+#include "decode/json.hpp"
 #include "probes/capture_file.hpp"
 #include "probes/capture_point.hpp"
 
 namespace podtrace::app {
-namespace {
 
-using nlohmann::json;
 using namespace podtrace::decode;
-
-std::string addr_text(const Addr& a, std::uint8_t version) {
-    std::string s;
-    format_addr(a, version, s);
-    return s;
-}
-
-std::string mac_text(const Mac& m) {
-    std::string s;
-    format_mac(m, s);
-    return s;
-}
-
-json layer_json(const Layer& l) {
-    json j{{"proto", proto_name(l.proto)}, {"offset", l.offset}};
-    if (l.quoted) j["quoted"] = true;
-    switch (l.proto) {
-        case Proto::ethernet:
-            j.update({{"src", mac_text(l.eth.src)},
-                      {"dst", mac_text(l.eth.dst)},
-                      {"ethertype", l.eth.ethertype}});
-            break;
-        case Proto::vlan:
-            j.update({{"tpid", l.vlan.tpid},
-                      {"vid", l.vlan.tci & 0x0fff},
-                      {"pcp", l.vlan.tci >> 13},
-                      {"ethertype", l.vlan.ethertype}});
-            break;
-        case Proto::sll:
-        case Proto::sll2:
-            j.update({{"pkttype", l.sll.pkttype},
-                      {"hatype", l.sll.hatype},
-                      {"protocol", l.sll.protocol}});
-            if (l.proto == Proto::sll2) j["ifindex"] = l.sll.ifindex;
-            break;
-        case Proto::null_loop:
-        case Proto::nflog: j["family"] = l.null.family; break;
-        case Proto::arp: {
-            Addr spa{}, tpa{};
-            std::copy(l.arp.spa.begin(), l.arp.spa.end(), spa.begin());
-            std::copy(l.arp.tpa.begin(), l.arp.tpa.end(), tpa.begin());
-            j.update({{"op", l.arp.op},
-                      {"sender_mac", mac_text(l.arp.sha)},
-                      {"sender_ip", addr_text(spa, 4)},
-                      {"target_mac", mac_text(l.arp.tha)},
-                      {"target_ip", addr_text(tpa, 4)}});
-            break;
-        }
-        case Proto::ipv4:
-        case Proto::ipv6: {
-            const IpL& ip = l.ip;
-            j.update({{"src", addr_text(ip.src, ip.version)},
-                      {"dst", addr_text(ip.dst, ip.version)},
-                      {"protocol", ip.proto},
-                      {"ttl", ip.ttl},
-                      {"tos", ip.tos},
-                      {"header_len", ip.header_len},
-                      {"total_len", ip.total_len}});
-            if (ip.version == 4)
-                j.update({{"id", ip.id}, {"df", ip.df}});
-            else
-                j["flow_label"] = ip.flow_label;
-            if (ip.fragment) {
-                j.update({{"frag_offset", ip.frag_offset}, {"mf", ip.mf}});
-                if (ip.version == 6) j["frag_id"] = ip.frag_id;
-            }
-            break;
-        }
-        case Proto::tcp:
-            j.update({{"sport", l.tcp.sport}, {"dport", l.tcp.dport}, {"seq", l.tcp.seq}});
-            if (l.tcp.captured >= 20)
-                j.update({{"ack", l.tcp.ack},
-                          {"flags", l.tcp.flags},
-                          {"window", l.tcp.window},
-                          {"options_len", l.tcp.options_len}});
-            break;
-        case Proto::udp:
-            j.update({{"sport", l.udp.sport}, {"dport", l.udp.dport}, {"length", l.udp.length}});
-            break;
-        case Proto::icmp:
-        case Proto::icmpv6:
-            j.update({{"type", l.icmp.type}, {"code", l.icmp.code}});
-            if (l.icmp.is_error) j["error"] = true;
-            if (l.icmp.mtu) j["mtu"] = l.icmp.mtu;
-            if (l.icmp.id || l.icmp.seq) j.update({{"id", l.icmp.id}, {"seq", l.icmp.seq}});
-            break;
-        case Proto::vxlan: j.update({{"vni", l.vxlan.vni}, {"flags", l.vxlan.flags}}); break;
-        case Proto::geneve:
-            j.update({{"vni", l.geneve.vni},
-                      {"protocol", l.geneve.protocol},
-                      {"options_len", l.geneve.options_len}});
-            break;
-        case Proto::gre:
-            j.update({{"protocol", l.gre.protocol}, {"flags", l.gre.flags}});
-            if (l.gre.flags & 0x2000) j["key"] = l.gre.key;
-            break;
-        case Proto::wireguard:
-            j.update({{"type", l.wg.type}, {"length", l.wg.length}});
-            if (l.wg.type == 1 || l.wg.type == 2) j["sender"] = l.wg.sender;
-            if (l.wg.type >= 2 && l.wg.type <= 4) j["receiver"] = l.wg.receiver;
-            if (l.wg.type == 4)
-                j.update({{"counter", l.wg.counter}, {"payload_len", l.wg.payload_len}});
-            break;
-    }
-    return j;
-}
-
-json frame_json(const Decoded& d, const std::string& file, std::uint64_t number,
-                const probes::CapturePoint& at) {
-    json j{{"file", file},
-           {"frame", number},
-           {"ts_ns", d.ts_ns},
-           {"linktype", d.linktype},
-           {"caplen", d.caplen},
-           {"len", d.wirelen},
-           {"status", status_name(d.status)},
-           {"reason", d.reason == Reason::none ? json(nullptr) : json(reason_name(d.reason))},
-           {"encap_depth", d.encap_depth}};
-    j["node"] = at.node.empty() ? json(nullptr) : json(at.node);
-    j["interface"] = at.interface.empty() ? json(nullptr) : json(at.interface);
-    j["direction"] = d.direction == core::Direction::inbound    ? json("in")
-                     : d.direction == core::Direction::outbound ? json("out")
-                                                                  : json(nullptr);
-    json layers = json::array();
-    for (int i = 0; i < d.nlayers; ++i) layers.push_back(layer_json(d.layers[i]));
-    j["layers"] = std::move(layers);
-    if (const Layer* ip = d.inner_ip_layer()) {
-        json inner{{"src", addr_text(ip->ip.src, ip->ip.version)},
-                   {"dst", addr_text(ip->ip.dst, ip->ip.version)},
-                   {"protocol", ip->ip.proto}};
-        if (const Layer* l4 = d.inner_l4_layer()) {
-            if (l4->proto == Proto::tcp)
-                inner.update({{"sport", l4->tcp.sport}, {"dport", l4->tcp.dport}});
-            if (l4->proto == Proto::udp)
-                inner.update({{"sport", l4->udp.sport}, {"dport", l4->udp.dport}});
-            inner["payload_len"] = d.payload_len;
-        }
-        j["inner"] = std::move(inner);
-    }
-    if (d.fingerprint) {
-        char buf[20];
-        std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(d.fingerprint));
-        j["fingerprint"] = buf;
-        j["fingerprint_partial"] = d.fingerprint_partial;
-    }
-    return j;
-}
-
-// "12 frames: 10 ok, 2 truncated (tcp-truncated 2)"
-void print_summary(const Stats& s, std::ostream& err) {
-    err << "podtrace: " << s.frames << (s.frames == 1 ? " frame" : " frames") << ':';
-    const char* sep = " ";
-    for (std::size_t st = 0; st < s.by_status.size(); ++st) {
-        if (!s.by_status[st] && st != 0) continue;
-        err << sep << s.by_status[st] << ' ' << status_name(static_cast<Status>(st));
-        sep = ", ";
-        if (st == 0) continue;
-        const char* rsep = " (";
-        for (std::size_t r = 1; r < kReasonCount; ++r) {
-            auto reason = static_cast<Reason>(r);
-            if (status_of(reason) != static_cast<Status>(st) || !s.by_reason[r]) continue;
-            err << rsep << reason_name(reason) << ' ' << s.by_reason[r];
-            rsep = ", ";
-        }
-        err << ')';
-    }
-    err << '\n';
-}
-
-}  // namespace
 
 int decode_command(const DecodeOptions& opt, std::ostream& out, std::ostream& err) {
     Decoder decoder(opt.ports);
@@ -220,7 +48,8 @@ int decode_command(const DecodeOptions& opt, std::ostream& out, std::ostream& er
                     probes::capture_point(spec, ifs[points.size()].node, ifs[points.size()].name));
             const probes::CapturePoint& at = points[frame.interface];
             if (opt.json) {
-                out << frame_json(d, spec.path, file->frames_read(), at).dump() << '\n';
+                out << frame_json(d, spec.path, file->frames_read(), at.node, at.interface)
+                    << '\n';
                 continue;
             }
             line.clear();
@@ -244,7 +73,7 @@ int decode_command(const DecodeOptions& opt, std::ostream& out, std::ostream& er
         if (opt.count >= 0 && printed >= opt.count) break;
     }
     out.flush();
-    if (!opt.quiet) print_summary(decoder.stats(), err);
+    if (!opt.quiet) err << "podtrace: " << stats_text(decoder.stats()) << '\n';
     return rc;
 }
 

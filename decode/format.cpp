@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cstdio>
 #include <ctime>
+#include <sstream>
 
 namespace podtrace::decode {
 namespace {
@@ -381,6 +382,27 @@ void format_layers(const Decoded& d, const FormatOptions& opt, std::string& out)
                       d.fingerprint_partial ? "~" : "");
         out += buf;
     }
+}
+
+std::string stats_text(const Stats& s) {
+    std::ostringstream out;
+    out << s.frames << (s.frames == 1 ? " frame" : " frames") << ':';
+    const char* sep = " ";
+    for (std::size_t st = 0; st < s.by_status.size(); ++st) {
+        if (!s.by_status[st] && st != 0) continue;
+        out << sep << s.by_status[st] << ' ' << status_name(static_cast<Status>(st));
+        sep = ", ";
+        if (st == 0) continue;
+        const char* rsep = " (";
+        for (std::size_t r = 1; r < kReasonCount; ++r) {
+            auto reason = static_cast<Reason>(r);
+            if (status_of(reason) != static_cast<Status>(st) || !s.by_reason[r]) continue;
+            out << rsep << reason_name(reason) << ' ' << s.by_reason[r];
+            rsep = ", ";
+        }
+        out << ')';
+    }
+    return out.str();
 }
 
 }  // namespace podtrace::decode

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "decode/decoded.hpp"
+#include "decode/decoder.hpp"
 
 namespace podtrace::decode {
 
@@ -20,5 +21,7 @@ void format_mac(const Mac& m, std::string& out);
 void format_tcp_flags(std::uint16_t flags, std::string& out);  // "[S.]", as tcpdump
 // "echo request", "frag-needed", …; nullptr for a type without a name here.
 const char* icmp_type_name(bool v6, std::uint8_t type, std::uint8_t code);
+// Every frame counted by status and reason: "12 frames: 10 ok, 2 truncated (tcp-truncated 2)".
+std::string stats_text(const Stats& s);
 
 }  // namespace podtrace::decode
