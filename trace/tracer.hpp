@@ -1,5 +1,5 @@
 #pragma once
-// The streaming pipeline every front end shares (report now, tui later): sightings in
+// The streaming pipeline every front end shares (report and tui): sightings in
 // timestamp order -> correlated paths -> WireGuard ciphertext joined to its plaintext ->
 // classified -> flows; the topology learns from every sighting on the way.
 #include <cstdint>

@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "../temp_dir.hpp"
 #include "app/app.hpp"
 #include "tui/engine.hpp"
 #include "probes/capture_file.hpp"
@@ -70,16 +71,7 @@ const tui::FlowRow* flow(const tui::Snapshot& s, const std::string& src, const s
     return nullptr;
 }
 
-// A fresh directory, removed with what it holds at the end of the scope.
-struct TempDir {
-    std::string path;
-    TempDir() {
-        std::string t = (std::filesystem::temp_directory_path() / "engine-test-XXXXXX").string();
-        REQUIRE(::mkdtemp(t.data()));
-        path = t;
-    }
-    ~TempDir() { std::filesystem::remove_all(path); }
-};
+using test::TempDir;
 
 std::string run_output(const std::string& cmd) {
     std::string out;

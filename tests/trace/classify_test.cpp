@@ -80,6 +80,24 @@ TEST_CASE("service: ClusterIP:port DNATed to the endpoint before routing") {
           "service with DNAT 10.200.1.10:80 -> 172.16.184.4:8080 on k8s-w1 3 hops: "
           "172.16.158.2.41000 > 10.200.1.10.80 TCP [S]");
     CHECK(lines[2].ends_with("+20 us  [dst 10.200.1.10:80 -> 172.16.184.4:8080]"));
+    // The same facts as values, for the TUI's hop rows.
+    const PathView v = path_view(paths[0], c, n);
+    REQUIRE(v.hops.size() == 3);
+    CHECK(v.summary == lines[0]);
+    CHECK(v.hops[0].point == "k8s-w1/calibd2348b4f67");
+    CHECK(v.hops[0].direction == core::Direction::inbound);
+    CHECK_FALSE(v.hops[0].latency_ns);
+    CHECK_FALSE(v.hops[0].dst_nat);
+    CHECK(v.hops[1].at == make_point(n, "k8s-w1", "tunl0"));
+    CHECK(v.hops[1].headers ==
+          "172.16.158.2.41000 > 172.16.184.4.8080 TCP [S] ttl 63 id 4660 len 40");
+    CHECK(v.hops[1].latency_ns == 20 * kUs);
+    CHECK(latency_text(*v.hops[1].latency_ns, v.hops[1].digits) == "+20 us");
+    REQUIRE(v.hops[1].dst_nat);
+    CHECK(nat_mark(*v.hops[1].dst_nat, false) == "dst 10.200.1.10:80 -> 172.16.184.4:8080");
+    CHECK_FALSE(v.hops[1].src_nat);
+    CHECK_FALSE(v.hops[2].dst_nat);
+    CHECK(v.hops[2].headers.starts_with("IPIP 192.168.10.101 > 192.168.10.102 | "));
 }
 
 TEST_CASE("service reply: the endpoint's source turned back into the ClusterIP at the pod") {

@@ -111,6 +111,9 @@ TEST_CASE("diagnose: seen on the tunnel, never on the capturing pod veth = dropp
     CHECK(d.why == "");
     CHECK(d.count == 1);
     CHECK(d.first_ns == 300 * kUs);
+    // The points it names, as ids: the TUI marks the hop a packet stopped at by them.
+    CHECK(d.at == make_point(sc.names, "k8s-w2", "tunl0"));
+    CHECK(d.missed == std::vector<PointId>{make_point(sc.names, "k8s-w2", "calie4c8b6a1f3c")});
 }
 
 TEST_CASE("diagnose: the next point not capturing then is no drop", "[diagnose]") {
@@ -145,6 +148,7 @@ TEST_CASE("diagnose: delivered is no drop; pod IPs in clear only matter when exp
                            "(IPIP)");
     CHECK(d.why == "");
     CHECK(d.count == 1);
+    CHECK(d.at == make_point(sc.names, "k8s-w1", "ens5"));
 }
 
 TEST_CASE("diagnose: a drop on the sending node cites the blackhole route", "[diagnose]") {
@@ -202,6 +206,8 @@ TEST_CASE("diagnose: a SYN never answered is no reply, where the requests got to
     CHECK(d.message == kPod1 + " -> " + kPod2 + " TCP: 2 packets, SYN never answered by a SYN-ACK");
     CHECK(d.count == 2);
     CHECK(d.first_ns == 0);
+    CHECK(d.at == make_point(sc.names, "k8s-w1", "calibd2348b4f67"));
+    CHECK(d.missed.empty());
 }
 
 TEST_CASE("diagnose: frag-needed linked to its DF packet is an MTU finding", "[diagnose]") {
@@ -326,6 +332,7 @@ TEST_CASE("diagnose: a pod address leaving the NIC for the outside is egress wit
                                "k8s-w1/ens5 unchanged (no SNAT)");
         CHECK(d.why == "no natOutgoing MASQUERADE rule hooked on k8s-w1");
         CHECK(d.count == 1);
+        CHECK(d.at == make_point(sc.names, "k8s-w1", "ens5"));
     }
     SECTION("nothing says where the pools are: no finding") {
         const auto table = sc.table();
@@ -381,4 +388,7 @@ TEST_CASE("diagnose: left the sending NIC, never reached the receiving node's ca
                            " -> 172.16.184.4 TCP: 1 packet seen on k8s-w1/ens5, never on "
                            "k8s-w2/ens5 or k8s-w2/tunl0 (capturing then)");
     CHECK(d.why == "");
+    CHECK(d.at == make_point(sc.names, "k8s-w1", "ens5"));
+    CHECK(d.missed == std::vector<PointId>{make_point(sc.names, "k8s-w2", "ens5"),
+                                           make_point(sc.names, "k8s-w2", "tunl0")});
 }
