@@ -179,12 +179,12 @@ int capture_command(CaptureOptions& opt, std::ostream& err) {
             src->stop();  // then drain: every frame captured so far goes into the file
         }
         const auto r = src->next(frame, std::chrono::milliseconds(100));
-        if (r == probes::LiveSource::Next::stopped) {
+        if (r == probes::LiveSource::Wait::stopped) {
             drained = true;
             break;
         }
         std::expected<void, Error> w;
-        if (r == probes::LiveSource::Next::frame) {
+        if (r == probes::LiveSource::Wait::frame) {
             w = out.write(frame);
             if (w && opt.count > 0 && ++written >= opt.count) break;
         }

@@ -37,9 +37,9 @@ int decode_command(const DecodeOptions& opt, std::ostream& out, std::ostream& er
         }
         points.clear();
         core::Frame frame;
-        probes::CaptureFile::Next r = probes::CaptureFile::Next::end;
+        probes::CaptureFile::Read r = probes::CaptureFile::Read::end;
         while ((opt.count < 0 || printed < opt.count) &&
-               (r = file->next(frame)) == probes::CaptureFile::Next::frame) {
+               (r = file->next(frame)) == probes::CaptureFile::Read::frame) {
             decoder.decode(frame, d);
             ++printed;
             const auto& ifs = file->interfaces();
@@ -48,8 +48,7 @@ int decode_command(const DecodeOptions& opt, std::ostream& out, std::ostream& er
                     probes::capture_point(spec, ifs[points.size()].node, ifs[points.size()].name));
             const probes::CapturePoint& at = points[frame.interface];
             if (opt.json) {
-                out << frame_json(d, spec.path, file->frames_read(), at.node, at.interface)
-                    << '\n';
+                out << frame_json(d, spec.path, file->frames_read(), at.node, at.interface) << '\n';
                 continue;
             }
             line.clear();
@@ -62,7 +61,7 @@ int decode_command(const DecodeOptions& opt, std::ostream& out, std::ostream& er
             line += '\n';
             out << line;
         }
-        if (r == probes::CaptureFile::Next::error) input_error(file->error().message);
+        if (r == probes::CaptureFile::Read::error) input_error(file->error().message);
         for (std::size_t i = 0; i < file->interfaces().size(); ++i) {
             const auto& info = file->interfaces()[i];
             if (!linktype_supported(info.linktype))

@@ -103,11 +103,13 @@ Command add_report_command(CLI::App& cli) {
     sub->add_option("-o,--output", st->opt.output,
                     "write the report to this file (replaced whole, never half-written)");
     sub->add_option("--pods", st->opt.report.input.pods_json, "kubectl get pods -A -o json output");
-    sub->add_option("--services", st->opt.report.input.services_json, "kubectl get svc -A -o json output");
+    sub->add_option("--services", st->opt.report.input.services_json,
+                    "kubectl get svc -A -o json output");
     sub->add_option("--nodes", st->opt.report.input.nodes_json, "kubectl get nodes -o json output");
     sub->add_option("--expect", st->opt.report.expects,
                     "assertion: 'SRC -> DST: KIND [qualifiers]', 'no-drops' or 'encrypted'");
-    sub->add_option("--pod", st->opt.report.filters.pods, "show flows of this pod (ns/name or name)");
+    sub->add_option("--pod", st->opt.report.filters.pods,
+                    "show flows of this pod (ns/name or name)");
     sub->add_option("--between", st->opt.report.filters.between,
                     "show flows between these two pods (ns/name or name), one at each end")
         ->expected(2);
@@ -124,7 +126,8 @@ Command add_report_command(CLI::App& cli) {
     sub->add_option("--reorder", st->opt.report.input.reorder_s,
                     "seconds a file's frames may be out of time order (default 1)")
         ->check(CLI::Range(0.0, 60.0));
-    sub->add_flag("!--no-clock", st->opt.report.input.clock, "do not estimate clock offsets between nodes");
+    sub->add_flag("!--no-clock", st->opt.report.input.clock,
+                  "do not estimate clock offsets between nodes");
     sub->add_flag("--full-clock-pass", st->opt.report.input.clock_full,
                   "estimate clock offsets over every frame, not only until they settle");
     sub->add_flag("!--no-progress", st->opt.progress, "no progress indication on a terminal");

@@ -34,13 +34,13 @@
 
 namespace {
 
+using podtrace::core::Frame;
 using podtrace::decode::Decoded;
 using podtrace::decode::Decoder;
 using podtrace::decode::Reason;
 using podtrace::decode::Stats;
 using podtrace::decode::Status;
 using podtrace::probes::CaptureFile;
-using podtrace::core::Frame;
 
 #ifndef PODTRACE_BENCH_BUILD_TYPE
 #define PODTRACE_BENCH_BUILD_TYPE "unknown"
@@ -153,8 +153,8 @@ CaptureFile open_capture(const std::string& path) {
     return std::move(*file);
 }
 
-void check_end(CaptureFile::Next last, const CaptureFile& file) {
-    if (last == CaptureFile::Next::error)
+void check_end(CaptureFile::Read last, const CaptureFile& file) {
+    if (last == CaptureFile::Read::error)
         throw std::runtime_error("podtrace: " + file.error().message);
 }
 
@@ -163,8 +163,8 @@ std::uint64_t read_podtrace(const std::string& path, std::uint64_t& sink) {
     CaptureFile file = open_capture(path);
     Frame frame;
     std::uint64_t n = 0;
-    CaptureFile::Next r;
-    while ((r = file.next(frame)) == CaptureFile::Next::frame) {
+    CaptureFile::Read r;
+    while ((r = file.next(frame)) == CaptureFile::Read::frame) {
         sink += frame.bytes.size();
         ++n;
     }
@@ -178,8 +178,8 @@ std::uint64_t decode_podtrace(const std::string& path, std::uint64_t& fingerprin
     Frame frame;
     Decoded decoded;
     std::uint64_t n = 0;
-    CaptureFile::Next r;
-    while ((r = file.next(frame)) == CaptureFile::Next::frame) {
+    CaptureFile::Read r;
+    while ((r = file.next(frame)) == CaptureFile::Read::frame) {
         decoder.decode(frame, decoded);
         fingerprints ^= decoded.fingerprint;
         ++n;

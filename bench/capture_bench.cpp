@@ -52,8 +52,8 @@ int main(int argc, char** argv) {
             stopping = true;
         }
         auto r = src->next(f, std::chrono::milliseconds(50));
-        if (r == LiveSource::Next::stopped) break;
-        if (r != LiveSource::Next::frame) continue;
+        if (r == LiveSource::Wait::stopped) break;
+        if (r != LiveSource::Wait::frame) continue;
         ++frames;
         if (!f.bytes.empty()) sum += f.bytes[0];  // touch the data as a consumer would
     }

@@ -48,29 +48,29 @@ private:
     // Each parser reads the header at off_, records a Layer, advances off_ past it and says
     // which decoder reads on. end_ bounds what was captured, wire_end_ what was on the wire;
     // both shrink to the enclosing IP/UDP length so padding is never read as a header.
-    Next ethernet();
-    Next vlan();
-    Next sll();
-    Next sll2();
-    Next null_loop(bool network_order);
-    Next nflog();
-    Next raw();
-    Next arp();
-    Next ipv4();
-    Next ipv6();
-    Next tcp();
-    Next udp();
-    Next icmp(bool v6);
-    Next vxlan();
-    Next geneve();
-    Next gre();
-    Next wireguard();
+    NextHeader ethernet();
+    NextHeader vlan();
+    NextHeader sll();
+    NextHeader sll2();
+    NextHeader null_loop(bool network_order);
+    NextHeader nflog();
+    NextHeader raw();
+    NextHeader arp();
+    NextHeader ipv4();
+    NextHeader ipv6();
+    NextHeader tcp();
+    NextHeader udp();
+    NextHeader icmp(bool v6);
+    NextHeader vxlan();
+    NextHeader geneve();
+    NextHeader gre();
+    NextHeader wireguard();
 
     Layer* push(Proto proto);
     // Records the layer just pushed as the outermost IP header or the outermost tunnel.
     void note_outer_ip();
     void note_tunnel();
-    Next fail(Reason reason);
+    NextHeader fail(Reason reason);
     bool enter_ip();  // false when an IP header here would be one tunnel too many
     void note_ip();   // records the IP layer just pushed as the innermost or the quoted one
     void set_payload(std::size_t start);
@@ -125,59 +125,59 @@ Layer* Walker::push(Proto proto) {
     return &l;
 }
 
-Next Walker::fail(Reason reason) {
+NextHeader Walker::fail(Reason reason) {
     // Inside an ICMP quote a short header is expected (errors quote 8+ bytes): not a fault.
     if (!quoted_ && d_.reason == Reason::none) d_.reason = reason;
-    return Next::none;
+    return NextHeader::none;
 }
 
 // flatten: every parser and helper is inlined here, called once per header or not at all.
 [[gnu::flatten]] void Walker::run(std::uint32_t linktype) {
     namespace lt = core::linktype;
-    Next next;
+    NextHeader next;
     switch (linktype) {
-        case lt::ethernet: next = Next::ethernet; break;
+        case lt::ethernet: next = NextHeader::ethernet; break;
         case lt::linux_sll: next = sll(); break;
         case lt::linux_sll2: next = sll2(); break;
         case lt::raw:
         case lt::raw_bsd12:
         case lt::raw_bsd14: next = raw(); break;
-        case lt::ipv4: next = Next::ipv4; break;
-        case lt::ipv6: next = Next::ipv6; break;
+        case lt::ipv4: next = NextHeader::ipv4; break;
+        case lt::ipv6: next = NextHeader::ipv6; break;
         case lt::null_bsd: next = null_loop(false); break;
         case lt::loop: next = null_loop(true); break;
         case lt::nflog: next = nflog(); break;
         default: next = fail(Reason::unsupported_linktype); break;
     }
     // Every parser consumes bytes or stops, and layers and tunnel depth are capped: this ends.
-    while (next != Next::none) {
+    while (next != NextHeader::none) {
         if (d_.nlayers >= kMaxLayers) {
             fail(Reason::layers_exhausted);
             break;
         }
         switch (next) {
-            case Next::none: break;
-            case Next::unsupported: next = fail(Reason::unsupported_ethertype); break;
-            case Next::ethernet: next = ethernet(); break;
-            case Next::vlan: next = vlan(); break;
-            case Next::arp: next = arp(); break;
-            case Next::ipv4: next = ipv4(); break;
-            case Next::ipv6: next = ipv6(); break;
-            case Next::tcp: next = tcp(); break;
-            case Next::udp: next = udp(); break;
-            case Next::icmp: next = icmp(false); break;
-            case Next::icmpv6: next = icmp(true); break;
-            case Next::gre: next = gre(); break;
-            case Next::vxlan: next = vxlan(); break;
-            case Next::geneve: next = geneve(); break;
-            case Next::wireguard: next = wireguard(); break;
+            case NextHeader::none: break;
+            case NextHeader::unsupported: next = fail(Reason::unsupported_ethertype); break;
+            case NextHeader::ethernet: next = ethernet(); break;
+            case NextHeader::vlan: next = vlan(); break;
+            case NextHeader::arp: next = arp(); break;
+            case NextHeader::ipv4: next = ipv4(); break;
+            case NextHeader::ipv6: next = ipv6(); break;
+            case NextHeader::tcp: next = tcp(); break;
+            case NextHeader::udp: next = udp(); break;
+            case NextHeader::icmp: next = icmp(false); break;
+            case NextHeader::icmpv6: next = icmp(true); break;
+            case NextHeader::gre: next = gre(); break;
+            case NextHeader::vxlan: next = vxlan(); break;
+            case NextHeader::geneve: next = geneve(); break;
+            case NextHeader::wireguard: next = wireguard(); break;
         }
     }
 }
 
 // ---- link layers ----
 
-Next Walker::ethernet() {
+NextHeader Walker::ethernet() {
     ByteView v = here();
     if (!v.has(0, 14)) return fail(Reason::link_truncated);
     Layer* l = push(Proto::ethernet);
@@ -193,10 +193,10 @@ Next Walker::ethernet() {
         off_ += 8;
         return by_ethertype(l->eth.ethertype);
     }
-    return Next::unsupported;
+    return NextHeader::unsupported;
 }
 
-Next Walker::vlan() {
+NextHeader Walker::vlan() {
     ByteView v = here();
     if (!v.has(0, 4)) return fail(Reason::link_truncated);
     Layer* l = push(Proto::vlan);
@@ -212,7 +212,7 @@ Next Walker::vlan() {
     l->vlan.tci = v.be16(0);
     l->vlan.ethertype = v.be16(2);
     off_ += 4;
-    return l->vlan.ethertype < 0x600 ? Next::unsupported : by_ethertype(l->vlan.ethertype);
+    return l->vlan.ethertype < 0x600 ? NextHeader::unsupported : by_ethertype(l->vlan.ethertype);
 }
 
 core::Direction direction_of_pkttype(std::uint16_t pkttype) {
@@ -222,17 +222,17 @@ core::Direction direction_of_pkttype(std::uint16_t pkttype) {
     return core::Direction::unknown;
 }
 
-Next by_sll_protocol(std::uint16_t hatype, std::uint16_t protocol) {
-    if (hatype == 824) return Next::unsupported;  // ARPHRD_NETLINK: netlink messages
-    if (hatype == 778) {                          // ARPHRD_IPGRE: protocol is a GRE type
-        Next n = by_gre_protocol(protocol);
-        return n == Next::none ? Next::unsupported : n;
+NextHeader by_sll_protocol(std::uint16_t hatype, std::uint16_t protocol) {
+    if (hatype == 824) return NextHeader::unsupported;  // ARPHRD_NETLINK: netlink messages
+    if (hatype == 778) {                                // ARPHRD_IPGRE: protocol is a GRE type
+        NextHeader n = by_gre_protocol(protocol);
+        return n == NextHeader::none ? NextHeader::unsupported : n;
     }
     // Values below 0x600 are Linux pseudo-protocols (802.2 LLC, 802.3, CAN …), not ethertypes.
-    return protocol < 0x600 ? Next::unsupported : by_ethertype(protocol);
+    return protocol < 0x600 ? NextHeader::unsupported : by_ethertype(protocol);
 }
 
-Next Walker::sll() {
+NextHeader Walker::sll() {
     ByteView v = here();
     if (!v.has(0, 16)) return fail(Reason::link_truncated);
     Layer* l = push(Proto::sll);
@@ -249,7 +249,7 @@ Next Walker::sll() {
     return by_sll_protocol(l->sll.hatype, l->sll.protocol);
 }
 
-Next Walker::sll2() {
+NextHeader Walker::sll2() {
     ByteView v = here();
     if (!v.has(0, 20)) return fail(Reason::link_truncated);
     Layer* l = push(Proto::sll2);
@@ -266,18 +266,18 @@ Next Walker::sll2() {
     return by_sll_protocol(l->sll.hatype, l->sll.protocol);
 }
 
-Next by_address_family(std::uint32_t family) {
+NextHeader by_address_family(std::uint32_t family) {
     switch (family) {
-        case 2: return Next::ipv4;   // AF_INET everywhere
-        case 10:                     // AF_INET6: Linux
-        case 24:                     // OpenBSD, NetBSD
-        case 28:                     // FreeBSD
-        case 30: return Next::ipv6;  // macOS
-        default: return Next::unsupported;
+        case 2: return NextHeader::ipv4;   // AF_INET everywhere
+        case 10:                           // AF_INET6: Linux
+        case 24:                           // OpenBSD, NetBSD
+        case 28:                           // FreeBSD
+        case 30: return NextHeader::ipv6;  // macOS
+        default: return NextHeader::unsupported;
     }
 }
 
-Next Walker::null_loop(bool network_order) {
+NextHeader Walker::null_loop(bool network_order) {
     ByteView v = here();
     if (!v.has(0, 4)) return fail(Reason::link_truncated);
     std::uint32_t family = network_order ? v.be32(0) : v.le32(0);
@@ -287,11 +287,11 @@ Next Walker::null_loop(bool network_order) {
     Layer* l = push(Proto::null_loop);
     l->null.family = family;
     off_ += 4;
-    Next n = by_address_family(family);
-    return n == Next::unsupported ? fail(Reason::unsupported_link_family) : n;
+    NextHeader n = by_address_family(family);
+    return n == NextHeader::unsupported ? fail(Reason::unsupported_link_family) : n;
 }
 
-Next Walker::nflog() {
+NextHeader Walker::nflog() {
     ByteView v = here();
     if (!v.has(0, 4)) return fail(Reason::link_truncated);
     Layer* l = push(Proto::nflog);
@@ -307,8 +307,8 @@ Next Walker::nflog() {
         if (type == 9) {
             off_ += pos + 4;
             limit(len - 4u);
-            if (l->null.family == 2) return Next::ipv4;
-            if (l->null.family == 10) return Next::ipv6;
+            if (l->null.family == 2) return NextHeader::ipv4;
+            if (l->null.family == 10) return NextHeader::ipv6;
             return fail(Reason::unsupported_link_family);
         }
         pos += (len + 3u) & ~3u;
@@ -316,12 +316,12 @@ Next Walker::nflog() {
     return fail(Reason::link_truncated);
 }
 
-Next Walker::raw() {
+NextHeader Walker::raw() {
     ByteView v = here();
     if (!v.has(0, 1)) return fail(Reason::link_truncated);
     switch (v.u8(0) >> 4) {
-        case 4: return Next::ipv4;
-        case 6: return Next::ipv6;
+        case 4: return NextHeader::ipv4;
+        case 6: return NextHeader::ipv6;
         default: return fail(Reason::unsupported_link_family);
     }
 }
@@ -361,7 +361,7 @@ void Walker::note_ip() {
     }
 }
 
-Next Walker::arp() {
+NextHeader Walker::arp() {
     ByteView v = here();
     if (!v.has(0, 8)) return fail(Reason::arp_truncated);
     Layer* l = push(Proto::arp);
@@ -378,11 +378,11 @@ Next Walker::arp() {
         v.read(18, a.tha.data(), 6);
         v.read(24, a.tpa.data(), 4);
     }
-    return Next::none;
+    return NextHeader::none;
 }
 
-Next Walker::ipv4() {
-    if (!enter_ip()) return Next::none;
+NextHeader Walker::ipv4() {
+    if (!enter_ip()) return NextHeader::none;
     ByteView v = here();
     if (!v.has(0, 20)) return fail(Reason::ipv4_truncated);
     if (v.u8(0) >> 4 != 4) return fail(Reason::ipv4_bad_version);
@@ -418,7 +418,7 @@ Next Walker::ipv4() {
     if (total > wire_left() && !quoted_) fail(Reason::ip_payload_truncated);
     limit(total);
     off_ += hlen;
-    if (ip.frag_offset != 0) return Next::none;  // not the first fragment: no L4 header here
+    if (ip.frag_offset != 0) return NextHeader::none;  // not the first fragment: no L4 header here
     fragment_ = ip.mf;
     return by_ip_proto(ip.proto, 4);
 }
@@ -438,8 +438,8 @@ bool is_ipv6_extension(std::uint8_t nh) {
     }
 }
 
-Next Walker::ipv6() {
-    if (!enter_ip()) return Next::none;
+NextHeader Walker::ipv6() {
+    if (!enter_ip()) return NextHeader::none;
     ByteView v = here();
     if (!v.has(0, 40)) return fail(Reason::ipv6_truncated);
     if (v.u8(0) >> 4 != 6) return fail(Reason::ipv6_bad_version);
@@ -471,7 +471,7 @@ Next Walker::ipv6() {
     for (int n = 0; is_ipv6_extension(nh); ++n) {
         if (n == 8 || !v.has(pos, 8)) {
             ip.header_len = static_cast<std::uint16_t>(pos);
-            return n == 8 ? Next::none : fail(Reason::ipv6_ext_truncated);
+            return n == 8 ? NextHeader::none : fail(Reason::ipv6_ext_truncated);
         }
         std::uint8_t next = v.u8(pos);
         std::size_t len;
@@ -494,7 +494,7 @@ Next Walker::ipv6() {
     ip.header_len = static_cast<std::uint16_t>(pos);
     if (!v.has(0, pos) && !quoted_) return fail(Reason::ipv6_ext_truncated);
     off_ += pos;
-    if (ip.frag_offset != 0) return Next::none;
+    if (ip.frag_offset != 0) return NextHeader::none;
     fragment_ = ip.mf;
     return by_ip_proto(nh, 6);
 }
@@ -510,7 +510,7 @@ void Walker::set_payload(std::size_t start) {
     d_.payload_len = static_cast<std::uint16_t>(len > 0xffff ? 0xffff : len);
 }
 
-Next Walker::tcp() {
+NextHeader Walker::tcp() {
     ByteView v = here();
     // An ICMP error may quote only 8 bytes: ports and sequence number.
     if (!v.has(0, quoted_ ? 4 : 20)) return fail(Reason::tcp_truncated);
@@ -526,15 +526,15 @@ Next Walker::tcp() {
     t.captured = static_cast<std::uint8_t>(v.size() < 20 ? v.size() : 20);
     std::size_t hlen = (w >> 12) * 4u;
     t.options_len = 0;
-    if (quoted_) return Next::none;
+    if (quoted_) return NextHeader::none;
     if (hlen < 20) return fail(Reason::tcp_bad_offset);
     t.options_len = static_cast<std::uint8_t>(hlen - 20);
     set_payload(off_ + hlen);
     if (!v.has(0, hlen)) return fail(Reason::tcp_truncated);
-    return Next::none;
+    return NextHeader::none;
 }
 
-Next Walker::udp() {
+NextHeader Walker::udp() {
     ByteView v = here();
     if (!v.has(0, 8)) {
         if (!quoted_ || !v.has(0, 4)) return fail(Reason::udp_truncated);
@@ -544,7 +544,7 @@ Next Walker::udp() {
     u.sport = v.be16(0);
     u.dport = v.be16(2);
     u.length = v.be16(4);
-    if (quoted_) return Next::none;
+    if (quoted_) return NextHeader::none;
     // Length 0: a GSO/BIG TCP super-packet or an IPv6 jumbogram; the IP length bounds it.
     // A first fragment carries only part of the datagram its UDP length counts.
     if (u.length != 0 && !fragment_) {
@@ -568,7 +568,7 @@ bool icmp4_is_error(std::uint8_t type) {
     }
 }
 
-Next Walker::icmp(bool v6) {
+NextHeader Walker::icmp(bool v6) {
     ByteView v = here();
     if (!v.has(0, 4)) return fail(Reason::icmp_truncated);
     Layer* l = push(v6 ? Proto::icmpv6 : Proto::icmp);
@@ -588,24 +588,24 @@ Next Walker::icmp(bool v6) {
     } else if (v6 && c.type == 2) {
         c.mtu = v.be32(4);
     }
-    if (quoted_) return Next::none;
+    if (quoted_) return NextHeader::none;
     set_payload(off_ + 8);
     if (!v.has(0, 8)) return fail(Reason::icmp_truncated);
-    if (!c.is_error || !v.has(8, 1)) return Next::none;
+    if (!c.is_error || !v.has(8, 1)) return NextHeader::none;
     // The quote is decoded once: an error about an error is left as payload.
     quoted_ = true;
     off_ += 8;
     switch (v.u8(8) >> 4) {
-        case 4: return Next::ipv4;
-        case 6: return Next::ipv6;
-        default: return Next::none;
+        case 4: return NextHeader::ipv4;
+        case 6: return NextHeader::ipv6;
+        default: return NextHeader::none;
     }
 }
 
 // ---- tunnels: VXLAN, Geneve, GRE and WireGuard. IPIP needs no header of its own: the IP
 // protocol number (4, 41) sends the walker straight to the inner IP header ----
 
-Next Walker::vxlan() {
+NextHeader Walker::vxlan() {
     ByteView v = here();
     if (!v.has(0, 8)) return fail(Reason::vxlan_truncated);
     Layer* l = push(Proto::vxlan);
@@ -615,10 +615,10 @@ Next Walker::vxlan() {
     // RFC 7348: the I flag says the VNI is valid; without it this is not VXLAN we can use.
     if (!(l->vxlan.flags & 0x08)) return fail(Reason::vxlan_bad_flags);
     off_ += 8;
-    return Next::ethernet;
+    return NextHeader::ethernet;
 }
 
-Next Walker::geneve() {
+NextHeader Walker::geneve() {
     ByteView v = here();
     if (!v.has(0, 8)) return fail(Reason::geneve_truncated);
     Layer* l = push(Proto::geneve);
@@ -631,12 +631,12 @@ Next Walker::geneve() {
     std::size_t hlen = 8u + l->geneve.options_len;
     if (!v.has(0, hlen)) return fail(Reason::geneve_truncated);
     off_ += hlen;
-    if (l->geneve.protocol == 0x6558) return Next::ethernet;
-    Next n = by_ethertype(l->geneve.protocol);
-    return n == Next::unsupported ? Next::none : n;
+    if (l->geneve.protocol == 0x6558) return NextHeader::ethernet;
+    NextHeader n = by_ethertype(l->geneve.protocol);
+    return n == NextHeader::unsupported ? NextHeader::none : n;
 }
 
-Next Walker::gre() {
+NextHeader Walker::gre() {
     ByteView v = here();
     if (!v.has(0, 4)) return fail(Reason::gre_truncated);
     Layer* l = push(Proto::gre);
@@ -645,7 +645,7 @@ Next Walker::gre() {
     g.flags = v.be16(0);
     g.protocol = v.be16(2);
     g.key = 0;
-    if ((g.flags & 7) != 0) return Next::none;  // version 1 is PPTP's enhanced GRE: payload
+    if ((g.flags & 7) != 0) return NextHeader::none;  // version 1 is PPTP's enhanced GRE: payload
     std::size_t hlen = 4;
     if (g.flags & 0x8000) hlen += 4;  // checksum + reserved
     if (g.flags & 0x2000) {
@@ -658,7 +658,7 @@ Next Walker::gre() {
     return by_gre_protocol(g.protocol);
 }
 
-Next Walker::wireguard() {
+NextHeader Walker::wireguard() {
     ByteView v = here();
     if (!v.has(0, 4)) return fail(Reason::wireguard_truncated);
     Layer* l = push(Proto::wireguard);
@@ -694,7 +694,7 @@ Next Walker::wireguard() {
             w.payload_len = w.length - 16;
             break;
     }
-    return Next::none;  // the encrypted packet stays opaque; its length is kept
+    return NextHeader::none;  // the encrypted packet stays opaque; its length is kept
 }
 
 }  // namespace

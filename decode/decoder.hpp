@@ -2,9 +2,9 @@
 #include <array>
 #include <cstdint>
 
+#include "core/frame.hpp"
 #include "decode/decoded.hpp"
 #include "decode/dispatch.hpp"
-#include "core/frame.hpp"
 
 namespace podtrace::decode {
 

@@ -7,7 +7,7 @@
 
 namespace podtrace::decode {
 
-enum class Next : std::uint8_t {
+enum class NextHeader : std::uint8_t {
     none,  // end of what we decode: the rest is payload
     unsupported,
     ethernet,
@@ -37,28 +37,29 @@ struct Ports {
 bool add_port(PortSet& set, std::uint16_t port);
 
 // Inline: the walker asks once per header, and a call would cost more than the answer.
-inline Next by_ethertype(std::uint16_t ethertype) {
-    if (ethertype == 0x0800) return Next::ipv4;  // nearly every frame: one compare, not a tree
+inline NextHeader by_ethertype(std::uint16_t ethertype) {
+    if (ethertype == 0x0800)
+        return NextHeader::ipv4;  // nearly every frame: one compare, not a tree
     switch (ethertype) {
-        case 0x86dd: return Next::ipv6;
-        case 0x0806: return Next::arp;
+        case 0x86dd: return NextHeader::ipv6;
+        case 0x0806: return NextHeader::arp;
         case 0x8100:  // 802.1Q
         case 0x88a8:  // 802.1ad (QinQ outer tag)
-        case 0x9100: return Next::vlan;
-        default: return Next::unsupported;
+        case 0x9100: return NextHeader::vlan;
+        default: return NextHeader::unsupported;
     }
 }
 
-inline Next by_ip_proto(std::uint8_t proto, std::uint8_t ip_version) {
+inline NextHeader by_ip_proto(std::uint8_t proto, std::uint8_t ip_version) {
     switch (proto) {
-        case 4: return Next::ipv4;   // IPIP: Calico's tunl0
-        case 41: return Next::ipv6;  // IPv6-in-IP
-        case 6: return Next::tcp;
-        case 17: return Next::udp;
-        case 47: return Next::gre;
-        case 1: return ip_version == 4 ? Next::icmp : Next::none;
-        case 58: return ip_version == 6 ? Next::icmpv6 : Next::none;
-        default: return Next::none;
+        case 4: return NextHeader::ipv4;   // IPIP: Calico's tunl0
+        case 41: return NextHeader::ipv6;  // IPv6-in-IP
+        case 6: return NextHeader::tcp;
+        case 17: return NextHeader::udp;
+        case 47: return NextHeader::gre;
+        case 1: return ip_version == 4 ? NextHeader::icmp : NextHeader::none;
+        case 58: return ip_version == 6 ? NextHeader::icmpv6 : NextHeader::none;
+        default: return NextHeader::none;
     }
 }
 
@@ -78,22 +79,22 @@ inline bool contains(const PortSet& set, std::uint16_t port) {
     return port != 0 && hit != 0;
 }
 
-inline Next by_udp_ports(const Ports& ports, std::uint16_t sport, std::uint16_t dport) {
+inline NextHeader by_udp_ports(const Ports& ports, std::uint16_t sport, std::uint16_t dport) {
     // Tunnels are addressed by destination port; the source port is a flow hash (VXLAN,
     // Geneve). WireGuard peers often both listen on the port, so either end counts.
-    if (contains(ports.vxlan, dport)) return Next::vxlan;
-    if (contains(ports.geneve, dport)) return Next::geneve;
+    if (contains(ports.vxlan, dport)) return NextHeader::vxlan;
+    if (contains(ports.geneve, dport)) return NextHeader::geneve;
     if (contains(ports.wireguard, dport) || contains(ports.wireguard, sport))
-        return Next::wireguard;
-    return Next::none;
+        return NextHeader::wireguard;
+    return NextHeader::none;
 }
 
-inline Next by_gre_protocol(std::uint16_t protocol) {
+inline NextHeader by_gre_protocol(std::uint16_t protocol) {
     switch (protocol) {
-        case 0x0800: return Next::ipv4;
-        case 0x86dd: return Next::ipv6;
-        case 0x6558: return Next::ethernet;
-        default: return Next::none;  // ERSPAN, PPP, …: kept as GRE payload
+        case 0x0800: return NextHeader::ipv4;
+        case 0x86dd: return NextHeader::ipv6;
+        case 0x6558: return NextHeader::ethernet;
+        default: return NextHeader::none;  // ERSPAN, PPP, …: kept as GRE payload
     }
 }
 

@@ -120,7 +120,7 @@ json layer_json(const Layer& l) {
 }  // namespace
 
 std::string frame_json(const Decoded& d, const std::string& file, std::uint64_t number,
-                std::string_view node, std::string_view interface) {
+                       std::string_view node, std::string_view interface) {
     json j{{"file", file},
            {"frame", number},
            {"ts_ns", d.ts_ns},
@@ -134,7 +134,7 @@ std::string frame_json(const Decoded& d, const std::string& file, std::uint64_t 
     j["interface"] = interface.empty() ? json(nullptr) : json(interface);
     j["direction"] = d.direction == core::Direction::inbound    ? json("in")
                      : d.direction == core::Direction::outbound ? json("out")
-                                                                  : json(nullptr);
+                                                                : json(nullptr);
     json layers = json::array();
     for (int i = 0; i < d.nlayers; ++i) layers.push_back(layer_json(d.layers[i]));
     j["layers"] = std::move(layers);
@@ -159,6 +159,5 @@ std::string frame_json(const Decoded& d, const std::string& file, std::uint64_t 
     }
     return j.dump();
 }
-
 
 }  // namespace podtrace::decode

@@ -28,8 +28,8 @@ int main(int argc, char** argv) {
     std::uint64_t n = 0;
     for (;;) {
         const auto next = file->next(frame);
-        if (next == podtrace::probes::CaptureFile::Next::end) break;
-        if (next == podtrace::probes::CaptureFile::Next::error) {
+        if (next == podtrace::probes::CaptureFile::Read::end) break;
+        if (next == podtrace::probes::CaptureFile::Read::error) {
             std::cerr << file->error().message << '\n';
             return 1;
         }

@@ -8,11 +8,11 @@
 #include <span>
 #include <string>
 
+#include "core/frame.hpp"
 #include "decode/decoded.hpp"
 #include "decode/decoder.hpp"
 #include "decode/dispatch.hpp"
 #include "decode/format.hpp"
-#include "core/frame.hpp"
 
 namespace {
 

@@ -15,8 +15,8 @@ namespace podtrace::ingest {
 // capture that saw nothing after its last frame still covers the time until it stopped. An end
 // before the last frame is a writer's mistake (units), not a capture: such statistics are not
 // used.
-void cover(trace::Topology& topo, trace::PointId point, std::int64_t first_ns,
-           std::int64_t last_ns, std::optional<std::int64_t> capture_start_ns,
-           std::optional<std::int64_t> capture_end_ns, std::int64_t shift = 0);
+void cover(trace::Topology& topo, trace::PointId point, std::int64_t first_ns, std::int64_t last_ns,
+           std::optional<std::int64_t> capture_start_ns, std::optional<std::int64_t> capture_end_ns,
+           std::int64_t shift = 0);
 
 }  // namespace podtrace::ingest

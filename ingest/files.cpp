@@ -181,7 +181,7 @@ std::expected<void, Error> FileSet::align_clocks(
         std::vector<Pending> pending(m.inputs.size());
         const auto advance = [&](std::size_t i) {
             Input& in = m.inputs[i];
-            pending[i].has = in.file->next(pending[i].f) == CaptureFile::Next::frame;
+            pending[i].has = in.file->next(pending[i].f) == CaptureFile::Read::frame;
             if (pending[i].has) learn_interfaces(in, m.names);
         };
         for (std::size_t i = 0; i < m.inputs.size(); ++i) {
@@ -255,10 +255,10 @@ void FileSet::Impl::fill(Input& in) {
     while (!in.done && (in.held.empty() || (in.newest - in.held.front().ts_ns < reorder_ns &&
                                             in.held.size() < kMaxHeld))) {
         const auto r = in.file->next(f);
-        if (r != CaptureFile::Next::frame) {
+        if (r != CaptureFile::Read::frame) {
             // A capture cut short (a killed tcpdump) still tells what it holds: the report
             // covers the frames before the fault, and the fault makes the exit code 2.
-            if (r == CaptureFile::Next::error) in.error = in.file->error().message;
+            if (r == CaptureFile::Read::error) in.error = in.file->error().message;
             in.done = true;
             break;
         }

@@ -61,7 +61,8 @@ public:
     // merged, until the offsets settle (or to the end; --full-clock-pass). Then the first frames
     // of every file are read, for next(). `progress` is told bytes read so far, about every 64k
     // frames. The error names a file that could not be opened again.
-    std::expected<void, Error> align_clocks(const std::function<void(std::uint64_t)>& progress = {});
+    std::expected<void, Error> align_clocks(
+        const std::function<void(std::uint64_t)>& progress = {});
     // The next sighting in corrected time order, nullptr at the end of every file; valid until
     // the next call.
     const trace::Sighting* next();

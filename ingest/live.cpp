@@ -33,9 +33,9 @@ void LiveInput::learn() {
 
 LiveInput::Wait LiveInput::wait(std::chrono::milliseconds timeout) {
     switch (src_.next(f_, timeout)) {
-        case probes::LiveSource::Next::frame: return Wait::frame;
-        case probes::LiveSource::Next::timeout: return Wait::quiet;
-        case probes::LiveSource::Next::stopped: break;
+        case probes::LiveSource::Wait::frame: return Wait::frame;
+        case probes::LiveSource::Wait::timeout: return Wait::quiet;
+        case probes::LiveSource::Wait::stopped: break;
     }
     return Wait::stopped;
 }

@@ -31,8 +31,7 @@ void infer_direction(trace::Sighting& s, std::span<const NodeAddresses> by_node)
         out = in(n.own, s.src, s.ip_version) || in(n.pods, s.src, s.ip_version);
         inbound = in(n.own, s.dst, s.ip_version) || in(n.pods, s.dst, s.ip_version);
     }
-    if (out != inbound)
-        s.direction = out ? core::Direction::outbound : core::Direction::inbound;
+    if (out != inbound) s.direction = out ? core::Direction::outbound : core::Direction::inbound;
 }
 
 void Step::learn_node(std::uint16_t node, const trace::NodeFacts& facts) {

@@ -116,8 +116,7 @@ void StreamMerge::end(Stream& s) {
     s.over = true;
     for (std::size_t k = 0; k < s.points.size() && k < s.info.interfaces.size(); ++k) {
         const probes::LiveStreams::Interface& isb = s.info.interfaces[k];
-        cover(topo_, s.points[k], s.first_ns, s.last_ns, isb.capture_start_ns,
-              isb.capture_end_ns);
+        cover(topo_, s.points[k], s.first_ns, s.last_ns, isb.capture_start_ns, isb.capture_end_ns);
     }
 }
 
@@ -174,8 +173,7 @@ bool StreamMerge::over() const {
 std::optional<std::int64_t> StreamMerge::quiet_time(std::int64_t now) const {
     const bool holding = std::ranges::any_of(streams_, [](auto& s) { return !s.held.empty(); });
     // (Not while a regular file is being read: it is never quiet, only slow.)
-    const bool live =
-        std::ranges::all_of(streams_, [](auto& s) { return s.over || s.can_stall; });
+    const bool live = std::ranges::all_of(streams_, [](auto& s) { return s.over || s.can_stall; });
     if (holding || !live || released_ts_ == INT64_MIN) return std::nullopt;
     const std::int64_t quiet = released_ts_ + (now - released_at_) - kFollowLagNs;
     if (quiet <= released_ts_) return std::nullopt;

@@ -116,7 +116,7 @@ private:
     PointHook on_point_;
     std::unique_ptr<probes::LiveStreams> readers_;
     std::vector<Stream> streams_;
-    std::vector<probes::LiveStreams::Item> items_;  // reused per take
+    std::vector<probes::LiveStreams::Item> items_;            // reused per take
     std::int64_t released_ts_ = INT64_MIN, released_at_ = 0;  // newest handed out, when
 };
 

@@ -107,9 +107,7 @@ std::int64_t to_ns(std::uint64_t ts, std::uint64_t units, std::int64_t offset_s)
 }  // namespace
 
 std::expected<CaptureFile, Error> CaptureFile::open(const std::string& path) {
-    auto err = [&](const std::string& what) {
-        return std::unexpected(Error{path + ": " + what});
-    };
+    auto err = [&](const std::string& what) { return std::unexpected(Error{path + ": " + what}); };
     CaptureFile f;
     f.path_ = path;
     f.fd_ =
@@ -122,7 +120,7 @@ std::expected<CaptureFile, Error> CaptureFile::open(const std::string& path) {
 }
 
 std::expected<CaptureFile, Error> CaptureFile::open_stream(int fd, const std::string& path,
-                                                               Wait wait) {
+                                                           Wait wait) {
     CaptureFile f;
     f.path_ = path;
     f.fd_ = fd;
@@ -132,9 +130,7 @@ std::expected<CaptureFile, Error> CaptureFile::open_stream(int fd, const std::st
 
 std::expected<CaptureFile, Error> CaptureFile::start(CaptureFile f) {
     const std::string& path = f.path_;
-    auto err = [&](const std::string& what) {
-        return std::unexpected(Error{path + ": " + what});
-    };
+    auto err = [&](const std::string& what) { return std::unexpected(Error{path + ": " + what}); };
     f.buf_.resize(read_chunk);
 
     const std::size_t size = f.fill(pcap_file_header_len);
@@ -240,42 +236,42 @@ std::size_t CaptureFile::fill(std::size_t need) {
     return buf_len_;
 }
 
-CaptureFile::Next CaptureFile::next(core::Frame& out) {
-    if (failed_) return Next::error;
+CaptureFile::Read CaptureFile::next(core::Frame& out) {
+    if (failed_) return Read::error;
     if (format_ == FileFormat::pcap) return next_pcap(out);
     while (fill(1) > 0) {
         bool got_frame = false;
-        if (!read_pcapng_block(out, got_frame)) return Next::error;
-        if (got_frame) return Next::frame;
+        if (!read_pcapng_block(out, got_frame)) return Read::error;
+        if (got_frame) return Read::frame;
     }
-    return failed_ ? Next::error : Next::end;
+    return failed_ ? Read::error : Read::end;
 }
 
-CaptureFile::Next CaptureFile::next_pcap(core::Frame& out) {
+CaptureFile::Read CaptureFile::next_pcap(core::Frame& out) {
     const std::size_t off = pos_;
     // fill() only when the buffer runs short: most records are whole in it already.
     std::size_t remain = buf_start_ + buf_len_ - off;
     if (remain < pcap_record_header_len) remain = fill(pcap_record_header_len);
-    if (failed_) return Next::error;
-    if (remain == 0) return Next::end;
+    if (failed_) return Read::error;
+    if (remain == 0) return Read::end;
     if (remain < pcap_record_header_len) {
         fail("truncated record header" + where(off, frames_ + 1) + ": " + std::to_string(remain) +
              " of 16 bytes");
-        return Next::error;
+        return Read::error;
     }
     const std::uint32_t caplen = Bytes{at(off), remain, swapped_}.u32(8);
     if (caplen > max_caplen) {
         fail("record" + where(off, frames_ + 1) + ": captured length " + std::to_string(caplen) +
              " exceeds 256 MiB");
-        return Next::error;
+        return Read::error;
     }
     if (remain < pcap_record_header_len + caplen) remain = fill(pcap_record_header_len + caplen);
-    if (failed_) return Next::error;
+    if (failed_) return Read::error;
     if (caplen > remain - pcap_record_header_len) {
         fail("truncated record" + where(off, frames_ + 1) + ": header says " +
              std::to_string(caplen) + " bytes, " + std::to_string(remain - pcap_record_header_len) +
              " remain");
-        return Next::error;
+        return Read::error;
     }
     const Bytes f{at(off), pcap_record_header_len, swapped_};
     const std::int64_t frac_scale = pcap_digits_ == 9 ? 1 : 1000;
@@ -288,7 +284,7 @@ CaptureFile::Next CaptureFile::next_pcap(core::Frame& out) {
     out.bytes = {at(off) + pcap_record_header_len, caplen};
     pos_ = off + pcap_record_header_len + caplen;
     ++frames_;
-    return Next::frame;
+    return Read::frame;
 }
 
 bool CaptureFile::read_pcapng_block(core::Frame& out, bool& got_frame) {
@@ -481,9 +477,9 @@ bool CaptureFile::read_idb(std::size_t off, std::size_t body, std::size_t body_l
     return true;
 }
 
-bool CaptureFile::emit_packet(core::Frame& out, std::size_t off, const char* kind, std::uint32_t if_id,
-                              std::uint64_t ts, std::size_t data, std::uint32_t caplen,
-                              std::uint32_t origlen, std::uint32_t flags) {
+bool CaptureFile::emit_packet(core::Frame& out, std::size_t off, const char* kind,
+                              std::uint32_t if_id, std::uint64_t ts, std::size_t data,
+                              std::uint32_t caplen, std::uint32_t origlen, std::uint32_t flags) {
     const std::size_t declared = interfaces_.size() - section_first_if_;
     if (if_id >= declared) {
         return fail(std::string(kind) + where(off, frames_ + 1) + " references interface " +

@@ -25,7 +25,7 @@ struct InterfaceInfo {
     std::uint32_t snaplen = 0;
     std::uint8_t ts_digits = 6;
     // What the file's Interface Statistics Blocks say, where they do (pcapng; podtrace writes
-    // them last, so they are known once next() returned Next::end): when capture on this
+    // them last, so they are known once next() returned Read::end): when capture on this
     // interface began and ended, in ns since the epoch (the earliest start and the latest end
     // of several), which may be well past its last frame; and the latest counters.
     std::optional<std::int64_t> capture_start_ns, capture_end_ns;
@@ -43,7 +43,7 @@ public:
     // Opening reads the header, so it waits too.
     using Wait = std::function<bool(int fd)>;
     static std::expected<CaptureFile, Error> open_stream(int fd, const std::string& path,
-                                                             Wait wait);
+                                                         Wait wait);
 
     CaptureFile(CaptureFile&&) noexcept;
     CaptureFile& operator=(CaptureFile&&) noexcept;
@@ -51,10 +51,10 @@ public:
     CaptureFile& operator=(const CaptureFile&) = delete;
     ~CaptureFile();
 
-    enum class Next : std::uint8_t { frame, end, error };
+    enum class Read : std::uint8_t { frame, end, error };
     // Fills `out` with a view into the read buffer, valid until the next call to next().
     // `error` means the rest of the file cannot be read; error() says why and where.
-    Next next(core::Frame& out);
+    Read next(core::Frame& out);
 
     const std::string& path() const { return path_; }
     FileFormat format() const { return format_; }
@@ -71,7 +71,7 @@ public:
 private:
     CaptureFile() = default;
     static std::expected<CaptureFile, Error> start(CaptureFile f);
-    Next next_pcap(core::Frame& out);
+    Read next_pcap(core::Frame& out);
     bool read_pcapng_block(core::Frame& out, bool& got_frame);
     bool read_idb(std::size_t off, std::size_t body, std::size_t body_len);
     void read_shb_options(std::size_t body, std::size_t body_len);
@@ -110,7 +110,7 @@ private:
     bool section_by_dumpcap_ = false;  // its shb_userappl names dumpcap
     Error error_;
     std::uint64_t frames_ = 0;
-    bool failed_ = false;  // error() is sticky: next() keeps returning Next::error
+    bool failed_ = false;  // error() is sticky: next() keeps returning Read::error
 };
 
 }  // namespace podtrace::probes

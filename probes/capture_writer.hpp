@@ -18,9 +18,9 @@
 namespace podtrace::probes {
 
 struct CaptureWriterOptions {
-    std::string pattern;    // -w FILE; "-" is standard output; strftime patterns with rotate_s
-    double rotate_mb = 0;   // -C: a new file FILE1, FILE2 … past this many million bytes
-    int rotate_s = 0;       // -G: a new file every this many seconds
+    std::string pattern;   // -w FILE; "-" is standard output; strftime patterns with rotate_s
+    double rotate_mb = 0;  // -C: a new file FILE1, FILE2 … past this many million bytes
+    int rotate_s = 0;      // -G: a new file every this many seconds
     std::uint32_t snaplen = 0;
 };
 

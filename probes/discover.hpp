@@ -106,8 +106,7 @@ struct DiscoverOptions {
 std::expected<NodeFacts, Error> discover(const DiscoverOptions& options = {});
 
 // Finds the cali-nat-outgoing chain in an `nft -j list ruleset` document (exposed for tests).
-std::expected<std::optional<NatOutgoing>, Error> nat_outgoing_from_json(
-    std::string_view nft_json);
+std::expected<std::optional<NatOutgoing>, Error> nat_outgoing_from_json(std::string_view nft_json);
 
 std::string protocol_name(std::uint8_t rtprot);  // 12 → "bird", unknown → the number
 std::string table_name(std::uint32_t table);     // 254 → "main", others → the number

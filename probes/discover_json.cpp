@@ -45,9 +45,12 @@ json facts_to_json(const NodeFacts& f) {
     json j;
     if (f.pod_view) {
         const PodView& v = *f.pod_view;
-        j["pod_view"] = {{"interface", v.interface}, {"ifindex", v.ifindex},
-                         {"mtu", v.mtu},             {"addresses", v.addresses},
-                         {"gateway", v.gateway},     {"onlink", v.onlink},
+        j["pod_view"] = {{"interface", v.interface},
+                         {"ifindex", v.ifindex},
+                         {"mtu", v.mtu},
+                         {"addresses", v.addresses},
+                         {"gateway", v.gateway},
+                         {"onlink", v.onlink},
                          {"hostname", or_null(v.hostname)},
                          {"namespace", or_null(v.pod_namespace)}};
     } else {
@@ -127,8 +130,7 @@ json facts_to_json(const NodeFacts& f) {
 
 }  // namespace
 
-std::string conntrack_json(const FiveTuple& query, const std::optional<NatMapping>& m,
-                           int indent) {
+std::string conntrack_json(const FiveTuple& query, const std::optional<NatMapping>& m, int indent) {
     return json{{"query", to_string(query)}, {"conntrack", m ? mapping_json(*m) : json(nullptr)}}
         .dump(indent);
 }

@@ -528,7 +528,7 @@ std::expected<LiveSource, Error> LiveSource::open(const LiveOptions& options) {
     return LiveSource(std::move(impl));
 }
 
-LiveSource::Next LiveSource::next(core::Frame& out, std::chrono::milliseconds timeout) {
+LiveSource::Wait LiveSource::next(core::Frame& out, std::chrono::milliseconds timeout) {
     Impl& m = *impl_;
     std::unique_lock lock(m.mu);
     if (m.held_slot >= 0) {
@@ -541,7 +541,7 @@ LiveSource::Next LiveSource::next(core::Frame& out, std::chrono::milliseconds ti
         m.cv.wait_for(lock, timeout, ready);
         m.consumer_waiting = false;
     }
-    if (m.fifo_tail == m.fifo_head) return m.finished ? Next::stopped : Next::timeout;
+    if (m.fifo_tail == m.fifo_head) return m.finished ? Wait::stopped : Wait::timeout;
     const std::uint32_t idx = m.fifo[m.fifo_tail++ % m.fifo.size()];
     const Impl::Slot& s = m.slots[idx];
     out.ts_ns = s.ts;
@@ -555,7 +555,7 @@ LiveSource::Next LiveSource::next(core::Frame& out, std::chrono::milliseconds ti
     ++st.frames;
     st.bytes += s.wirelen;
     m.held_slot = idx;
-    return Next::frame;
+    return Wait::frame;
 }
 
 void LiveSource::stop() {
@@ -582,7 +582,7 @@ std::expected<void, Error> drop_privileges(const std::string& user) {
     const passwd* pw = getpwnam(user.c_str());
     if (!pw)
         return std::unexpected(Error{"--user " + user + ": no such user" +
-                                         (errno ? std::string(": ") + std::strerror(errno) : "")});
+                                     (errno ? std::string(": ") + std::strerror(errno) : "")});
     const uid_t uid = pw->pw_uid;
     const gid_t gid = pw->pw_gid;
     if (initgroups(user.c_str(), gid) != 0 || setgid(gid) != 0 || setuid(uid) != 0)

@@ -48,10 +48,10 @@ public:
     LiveSource& operator=(LiveSource&&) noexcept;
     ~LiveSource();
 
-    enum class Next : std::uint8_t { frame, timeout, stopped };
+    enum class Wait : std::uint8_t { frame, timeout, stopped };
     // The next frame in timestamp order; Frame::interface indexes interfaces(). The view is
     // valid until the next call. `stopped` once stop() was called and the queue is drained.
-    Next next(core::Frame& out, std::chrono::milliseconds timeout);
+    Wait next(core::Frame& out, std::chrono::milliseconds timeout);
     // Callable from any thread (not from a signal handler: set a flag there, call this after).
     void stop();
 

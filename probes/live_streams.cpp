@@ -1,5 +1,5 @@
-// Live pcapng streams (`podtrace tui --follow`): a thread per stream, each with its CaptureFile and a ring
-// of fixed size the ingest thread takes frames from (nothing allocated per frame).
+// Live pcapng streams (`podtrace tui --follow`): a thread per stream, each with its CaptureFile and
+// a ring of fixed size the ingest thread takes frames from (nothing allocated per frame).
 #include "probes/live_streams.hpp"
 
 #include <fcntl.h>
@@ -13,10 +13,10 @@
 #include <bit>
 #include <cerrno>
 #include <charconv>
-#include <string_view>
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
+#include <string_view>
 #include <thread>
 #include <utility>
 
@@ -28,7 +28,7 @@ namespace {
 
 using Steady = std::chrono::steady_clock;
 
-struct Record {  // trivial: the ring is allocated without being written
+struct Record {            // trivial: the ring is allocated without being written
     std::uint64_t offset;  // absolute byte position; in the ring at offset % size
     std::int64_t ts_ns, arrival_ns;
     std::uint32_t caplen, wirelen, linktype, interface;
@@ -122,7 +122,8 @@ std::expected<std::unique_ptr<LiveStreams>, Error> LiveStreams::open(
         const int inherited = inherited_fd(path);
         s->fd = inherited >= 0 ? ::fcntl(inherited, F_DUPFD_CLOEXEC, 0)
                                : ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-        if (s->fd < 0) return std::unexpected(Error{path + ": cannot open: " + std::strerror(errno)});
+        if (s->fd < 0)
+            return std::unexpected(Error{path + ": cannot open: " + std::strerror(errno)});
         struct stat st {};
         if (::fstat(s->fd, &st) != 0)
             return std::unexpected(Error{path + ": cannot stat: " + std::strerror(errno)});
@@ -178,8 +179,7 @@ bool LiveStreams::can_stall(std::size_t i) const {
     return impl_->streams[i]->can_stall;
 }
 
-void LiveStreams::Impl::publish(Stream& s, const CaptureFile& f, State state,
-                                std::string error) {
+void LiveStreams::Impl::publish(Stream& s, const CaptureFile& f, State state, std::string error) {
     std::lock_guard lk(mu);
     Info& i = s.info;
     ++i.version;
@@ -218,15 +218,10 @@ bool LiveStreams::Impl::push(Stream& s, const core::Frame& f, std::uint64_t byte
     }
     if (len) std::memcpy(s.ring.get() + pos % s.size, f.bytes.data(), len);
     if (len < f.bytes.size()) ++s.truncated;
-    s.records[s.tail % kSlots] = {pos,
-                                  f.ts_ns,
-                                  core::steady_ns(),
-                                  static_cast<std::uint32_t>(len),
-                                  f.wirelen,
-                                  f.linktype,
-                                  f.interface,
-                                  f.ts_digits,
-                                  f.direction};
+    s.records[s.tail % kSlots] = {
+        pos,        f.ts_ns,    core::steady_ns(), static_cast<std::uint32_t>(len),
+        f.wirelen,  f.linktype, f.interface,       f.ts_digits,
+        f.direction};
     if (s.head == s.tail) s.read = pos;
     ++s.tail;
     s.write = pos + len;
@@ -263,7 +258,7 @@ void LiveStreams::Impl::read(Stream& s) {
     core::Frame f;
     for (;;) {
         const auto r = file->next(f);
-        if (r == CaptureFile::Next::frame) {
+        if (r == CaptureFile::Read::frame) {
             if (file->interfaces().size() != interfaces) {  // a new interface or section
                 interfaces = file->interfaces().size();
                 publish(s, *file, State::reading);
@@ -271,7 +266,7 @@ void LiveStreams::Impl::read(Stream& s) {
             if (!push(s, f, file->bytes_read())) break;
             continue;
         }
-        if (r == CaptureFile::Next::end)
+        if (r == CaptureFile::Read::end)
             publish(s, *file, State::ended);
         else if (stopping)
             publish(s, *file, State::stopped);

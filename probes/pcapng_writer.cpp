@@ -52,7 +52,7 @@ std::vector<std::string> facts_comments(const std::string& facts) {
 }  // namespace
 
 std::expected<PcapngWriter, Error> PcapngWriter::open(const std::string& path,
-                                                           const SectionInfo& section) {
+                                                      const SectionInfo& section) {
     const bool out = path == "-";
     const int fd = out ? ::fcntl(1, F_DUPFD_CLOEXEC, 0)
                        : ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -62,7 +62,7 @@ std::expected<PcapngWriter, Error> PcapngWriter::open(const std::string& path,
 }
 
 std::expected<PcapngWriter, Error> PcapngWriter::from_fd(int fd, const std::string& name,
-                                                              const SectionInfo& section) {
+                                                         const SectionInfo& section) {
     PcapngWriter w;
     w.path_ = name;
     w.fd_ = fd;

@@ -37,10 +37,10 @@ class PcapngWriter {
 public:
     // Creates or truncates `path`; "-" writes to standard output (a duplicate of fd 1).
     static std::expected<PcapngWriter, Error> open(const std::string& path,
-                                                        const SectionInfo& section);
+                                                   const SectionInfo& section);
     // Takes ownership of `fd`; `name` is what error messages call it.
     static std::expected<PcapngWriter, Error> from_fd(int fd, const std::string& name,
-                                                           const SectionInfo& section);
+                                                      const SectionInfo& section);
 
     PcapngWriter(PcapngWriter&&) noexcept;
     PcapngWriter& operator=(PcapngWriter&&) noexcept;

@@ -45,7 +45,7 @@ json sighting_json(const Session& d, const trace::Sighting& s) {
            {"point", trace::point_kind_name(s.at.kind)},
            {"direction", s.direction == core::Direction::inbound    ? json("in")
                          : s.direction == core::Direction::outbound ? json("out")
-                                                                      : json(nullptr)},
+                                                                    : json(nullptr)},
            {"ts_ns", s.ts_ns},
            {"src", addr(s.src, s.ip_version)},
            {"dst", addr(s.dst, s.ip_version)},

@@ -58,7 +58,8 @@ bool passes(const Filters& f, const trace::Flow& flow, const Session& s) {
 
 std::expected<std::unique_ptr<Report>, Error> Report::open(const Options& opt) {
     for (const std::string& ip : opt.filters.ips)
-        if (!trace::IpAddr::parse(ip)) return std::unexpected(Error{"--ip " + ip + ": not an IP address"});
+        if (!trace::IpAddr::parse(ip))
+            return std::unexpected(Error{"--ip " + ip + ": not an IP address"});
     if ((!opt.filters.pods.empty() || !opt.filters.namespaces.empty() ||
          !opt.filters.between.empty()) &&
         opt.input.pods_json.empty())

@@ -100,7 +100,8 @@ void write_text(const Report& r, std::ostream& out) {
     if (!d.clocks.note.empty()) out << "clocks: " << d.clocks.note << '\n';
     if (const std::string p = clock_prefix_text(d); !p.empty()) out << "clocks: " << p << '\n';
     if (d.clocks.clocks.size() > 1)
-        for (const trace::NodeClock& c : d.clocks.clocks) out << "clock " << clock_text(d, c) << '\n';
+        for (const trace::NodeClock& c : d.clocks.clocks)
+            out << "clock " << clock_text(d, c) << '\n';
     out << '\n';
 
     for (std::uint32_t id : r.shown) text_flow(d, *flow_by_id(d, id), out);

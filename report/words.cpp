@@ -219,7 +219,6 @@ std::string decode_summary(const decode::Stats& s) {
     return out;
 }
 
-
 std::string clock_text(const Session& d, const trace::NodeClock& c) {
     std::string s = d.names.name(c.node) + ": ";
     if (c.reference) return s + "reference";
@@ -247,7 +246,6 @@ std::string finding_text(const trace::Diagnosis& x) {
     if (x.flow) s += " (flow " + std::to_string(x.flow) + ')';
     return s + ": " + x.message;
 }
-
 
 trace::PathKind flow_kind(const Session& d, const Flow& f) {
     return egress_without_snat(d, f) ? trace::PathKind::egress : f.kind;

@@ -54,7 +54,7 @@ struct LatencyRow {
     std::string from, to;  // "k8s-w1/tunl0"
     bool reverse = false;
     std::uint64_t packets = 0;
-    std::string p50, p99;  // "84.147 us", to the precision the timestamps carry
+    std::string p50, p99;     // "84.147 us", to the precision the timestamps carry
     std::string uncertainty;  // between two nodes: "4.138 us", else ""
 };
 std::vector<LatencyRow> latency_rows(const Session& s, const trace::Flow& f);

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-
 namespace podtrace::trace {
 
 const char* path_kind_name(PathKind k) {

@@ -41,7 +41,7 @@ std::unexpected<Error> bad(std::string_view text, const std::string& problem) {
 }
 
 std::expected<Selector, Error> selector(std::string_view text, std::string_view all,
-                                              const char* role) {
+                                        const char* role) {
     Selector s;
     s.text = std::string(text);
     if (text.empty()) return bad(all, std::string("no ") + role);
@@ -98,24 +98,21 @@ std::expected<Resolved, Error> resolve(const Selector& s, const Inventory& inv) 
     if (s.ip) return Resolved{{*s.ip}, s.text};
     if (inv.empty())
         return std::unexpected(
-            Error{s.text +
-                         ": a name needs the inventory: pass --pods and --services (kubectl get "
-                         "pods,svc -A -o json), or use an IP address"});
+            Error{s.text + ": a name needs the inventory: pass --pods and --services (kubectl get "
+                           "pods,svc -A -o json), or use an IP address"});
     Resolved r;
     if (const Pod* p = inv.pod(s.ns, s.name)) {
-        if (p->ips.empty())
-            return std::unexpected(Error{s.text + ": the pod has no IP in --pods"});
+        if (p->ips.empty()) return std::unexpected(Error{s.text + ": the pod has no IP in --pods"});
         r.ips = p->ips;
     } else if (const Service* v = inv.service(s.ns, s.name)) {
         if (v->cluster_ips.empty())
-            return std::unexpected(
-                Error{s.text + ": the service has no cluster IP (headless)"});
+            return std::unexpected(Error{s.text + ": the service has no cluster IP (headless)"});
         r.ips = v->cluster_ips;
     } else {
-        return std::unexpected(
-            Error{s.text + ": no pod or service of that name in --pods/--services (" +
-                         plural(inv.pods().size(), "pod") + ", " +
-                         plural(inv.services().size(), "service") + " loaded)"});
+        return std::unexpected(Error{s.text +
+                                     ": no pod or service of that name in --pods/--services (" +
+                                     plural(inv.pods().size(), "pod") + ", " +
+                                     plural(inv.services().size(), "service") + " loaded)"});
     }
     r.label = s.text + " (";
     for (std::size_t i = 0; i < r.ips.size(); ++i) r.label += (i ? ", " : "") + r.ips[i].str();
@@ -360,8 +357,8 @@ std::expected<Expectation, Error> parse_expectation(std::string_view text) {
 }
 
 std::expected<ExpectResult, Error> evaluate(const Expectation& e, const FlowTable& flows,
-                                                   const std::vector<Diagnosis>& findings,
-                                                   const Inventory& inventory) {
+                                            const std::vector<Diagnosis>& findings,
+                                            const Inventory& inventory) {
     const Evaluator ev(e, flows, findings, inventory);
     switch (e.type) {
         case Expectation::Type::no_drops: return ev.no_drops();

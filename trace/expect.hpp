@@ -48,7 +48,7 @@ struct ExpectResult {
 // Names in selectors are resolved with the inventory; an unknown name is an error (exit 2 in
 // the CLI), not a failed expectation.
 std::expected<ExpectResult, Error> evaluate(const Expectation& e, const FlowTable& flows,
-                                                   const std::vector<Diagnosis>& findings,
-                                                   const Inventory& inventory);
+                                            const std::vector<Diagnosis>& findings,
+                                            const Inventory& inventory);
 
 }  // namespace podtrace::trace

@@ -221,7 +221,7 @@ K8sNode read_node(const json& item, const std::string& at) {
 // Calls `read(item, place)` for the one object or every item of a List of `kind`.
 template <typename Read>
 std::expected<void, Error> each_item(std::string_view text, const std::string& what,
-                                              const std::string& kind, Read read) {
+                                     const std::string& kind, Read read) {
     json doc;
     try {
         doc = json::parse(text);

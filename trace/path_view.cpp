@@ -190,7 +190,7 @@ std::vector<std::string> path_lines(const PathView& v) {
         l.resize(2 + width + 2, ' ');
         l += h.direction == core::Direction::inbound    ? "in   "
              : h.direction == core::Direction::outbound ? "out  "
-                                                         : "-    ";
+                                                        : "-    ";
         l += h.headers;
         if (h.latency_ns) {
             l += "  ";

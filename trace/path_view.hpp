@@ -16,7 +16,8 @@ namespace podtrace::trace {
 
 struct HopView {
     PointId at;
-    std::string point;  // "k8s-w1/tunl0"; the node alone for a classic pcap named after no interface
+    std::string
+        point;  // "k8s-w1/tunl0"; the node alone for a classic pcap named after no interface
     core::Direction direction = core::Direction::unknown;
     // "IPIP 192.168.10.101 > 192.168.10.102 | 172.16.158.1 > 172.16.184.4 ICMP echo request
     // ttl 63 id 31535 len 84"

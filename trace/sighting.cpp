@@ -165,7 +165,7 @@ Sighting make_sighting(const decode::Decoded& d, PointId at) {
         const auto v = veth_direction(d);
         s.direction = v == core::Direction::inbound    ? core::Direction::outbound
                       : v == core::Direction::outbound ? core::Direction::inbound
-                                                         : v;
+                                                       : v;
     }
     if (const Layer* ip = d.inner_ip_layer()) {
         s.src = ip->ip.src;

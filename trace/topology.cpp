@@ -1,5 +1,5 @@
-#include "core/error.hpp"
 #include "trace/topology.hpp"
+#include "core/error.hpp"
 
 #include <algorithm>
 #include <cstring>

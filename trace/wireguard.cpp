@@ -36,8 +36,7 @@ std::uint64_t queue_key(std::uint16_t node, std::int64_t payload) {
 // so, else it is one not followed by a delivery to a pod on the same node.
 const Sighting* sent_plaintext(const Path& p) {
     for (const auto& w : p.sightings) {
-        if (w.at.kind != PointKind::wireguard || w.direction == core::Direction::inbound)
-            continue;
+        if (w.at.kind != PointKind::wireguard || w.direction == core::Direction::inbound) continue;
         if (w.direction == core::Direction::outbound) return &w;
         const bool delivered = std::ranges::any_of(p.sightings, [&](const Sighting& s) {
             return s.at.node == w.at.node && s.at.kind == PointKind::pod_veth &&

@@ -16,11 +16,11 @@
 #include <memory>
 #include <utility>
 
+#include "core/frame.hpp"
 #include "decode/byte_view.hpp"
 #include "decode/decoded.hpp"
 #include "decode/decoder.hpp"
 #include "decode/format.hpp"
-#include "core/frame.hpp"
 
 namespace podtrace::tui {
 namespace {

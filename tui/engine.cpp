@@ -196,10 +196,8 @@ std::expected<void, Error> Engine::Impl::open() {
 
 std::expected<void, Error> Engine::Impl::open_files() {
     files = std::make_unique<ingest::FileSet>(opt.input, session.names, session.tracer.topology());
-    files->step().on_frame([this](const core::Frame& f, const decode::Decoded& d,
-                                  trace::PointId at, std::int64_t ts) {
-        return on_frame(f, d, at, ts);
-    });
+    files->step().on_frame([this](const core::Frame& f, const decode::Decoded& d, trace::PointId at,
+                                  std::int64_t ts) { return on_frame(f, d, at, ts); });
     if (auto r = files->open(); !r) return r;
     session.clocks = files->clocks();
     return {};
@@ -215,29 +213,26 @@ std::expected<void, Error> Engine::Impl::open_live() {
     auto src = probes::open_capture(opt.live, opt.user);
     if (!src) return std::unexpected(src.error());
     live_source.emplace(std::move(*src));
-    live = std::make_unique<ingest::LiveInput>(
-        *live_source, opt.input, session.names, session.tracer.topology(), view.facts,
-        [this](trace::PointId at, std::size_t i) {
-            PointCounts& c = points[at];
-            c.live = static_cast<std::int32_t>(i);
-            c.since_ns = core::wall_ns();
-        });
-    live->step().on_frame([this](const core::Frame& f, const decode::Decoded& d,
-                                 trace::PointId at, std::int64_t ts) {
-        return on_frame(f, d, at, ts);
-    });
+    live = std::make_unique<ingest::LiveInput>(*live_source, opt.input, session.names,
+                                               session.tracer.topology(), view.facts,
+                                               [this](trace::PointId at, std::size_t i) {
+                                                   PointCounts& c = points[at];
+                                                   c.live = static_cast<std::int32_t>(i);
+                                                   c.since_ns = core::wall_ns();
+                                               });
+    live->step().on_frame([this](const core::Frame& f, const decode::Decoded& d, trace::PointId at,
+                                 std::int64_t ts) { return on_frame(f, d, at, ts); });
     return {};
 }
 
 std::expected<void, Error> Engine::Impl::open_follow() {
-    streams = std::make_unique<ingest::StreamMerge>(opt.input, session.names,
-                                                    session.tracer.topology());
+    streams =
+        std::make_unique<ingest::StreamMerge>(opt.input, session.names, session.tracer.topology());
     streams->on_point(
         [this](trace::PointId at, std::size_t i) { points[at].stream = static_cast<int>(i); });
     streams->step().on_frame([this](const core::Frame& f, const decode::Decoded& d,
-                                    trace::PointId at, std::int64_t ts) {
-        return on_frame(f, d, at, ts);
-    });
+                                    trace::PointId at,
+                                    std::int64_t ts) { return on_frame(f, d, at, ts); });
     return streams->open();
 }
 
@@ -569,10 +564,9 @@ void Engine::Impl::fill_detail(std::uint32_t id, FlowDetail& out) {
         out.findings.push_back(finding_line(x));
     out.hops.clear();
     for (report::LatencyRow& r : report::latency_rows(session, f))
-        out.hops.push_back({std::move(r.from), std::move(r.to), r.reverse, r.packets,
-                            std::move(r.p50),
-                            r.uncertainty.empty() ? std::move(r.p99)
-                                                  : r.p99 + " +/- " + r.uncertainty});
+        out.hops.push_back(
+            {std::move(r.from), std::move(r.to), r.reverse, r.packets, std::move(r.p50),
+             r.uncertainty.empty() ? std::move(r.p99) : r.p99 + " +/- " + r.uncertainty});
 
     std::vector<const RecentPaths::Kept*> kept;
     recent.for_flow(id, [&](const RecentPaths::Kept& k) { kept.push_back(&k); });
@@ -724,7 +718,8 @@ void Engine::Impl::fill_notes(std::vector<std::string>& out) {
             if (!in.error.empty()) n += ": " + in.error;
             out.push_back(std::move(n));
             if (!fs.facts_error.empty())
-                out.push_back("stream " + fs.label() + ": node facts unreadable: " + fs.facts_error);
+                out.push_back("stream " + fs.label() +
+                              ": node facts unreadable: " + fs.facts_error);
         }
     }
     const ingest::ClockSummary& clocks = session.clocks;
@@ -747,8 +742,8 @@ std::string Engine::Impl::source_text() const {
                count_text(files->node_count(), "node", "nodes");
     if (live) {
         const auto& stats = live->stats();
-        const auto attached =
-            static_cast<std::size_t>(std::ranges::count_if(stats, [](auto& s) { return s.attached; }));
+        const auto attached = static_cast<std::size_t>(
+            std::ranges::count_if(stats, [](auto& s) { return s.attached; }));
         return "live on " + live_source->node() + ", " +
                count_text(attached, "interface", "interfaces");
     }
@@ -854,7 +849,8 @@ void Engine::snapshot(const Query& q, Snapshot& out) {
     out.findings = m.finding_lines;
     m.fill_interfaces(out.interfaces);
     m.fill_notes(out.notes);
-    if (q.flow && report::flow_by_id(m.session, q.flow)) m.fill_detail(q.flow, out.detail.emplace());
+    if (q.flow && report::flow_by_id(m.session, q.flow))
+        m.fill_detail(q.flow, out.detail.emplace());
     if (q.frame) m.fill_packet(q.frame, out.packet.emplace());
 }
 

@@ -63,12 +63,13 @@ std::expected<std::string, Error> write_flow_file(std::uint32_t flow,
     const std::string first = base + ".pcapng";
     if (frames.empty())
         return std::unexpected(Error{"flow " + id + ": none of its frames is kept any more (" +
-                               std::to_string(lost) + " let go; --keep keeps more)"});
+                                     std::to_string(lost) + " let go; --keep keeps more)"});
     // Written beside, then moved into place under a name nobody has: never half a file, never
     // over another.
     std::string tmp = base + ".pcapng.XXXXXX";
     const int fd = ::mkstemp(tmp.data());
-    if (fd < 0) return std::unexpected(Error{"cannot write " + first + ": " + std::strerror(errno)});
+    if (fd < 0)
+        return std::unexpected(Error{"cannot write " + first + ": " + std::strerror(errno)});
     auto written = write_frames(fd, first, frames);  // closes fd
     const mode_t mask = ::umask(0);
     ::umask(mask);

@@ -19,8 +19,8 @@ struct SavedFrame {
 };
 
 // `frames` in time order; `lost`: the flow's frames the store no longer held (with no frame
-// left, an error that says so). The status line's words ("saved 14 frames of flow 3 to ./podtrace-flow3.pcapng"), or an error
-// naming the file.
+// left, an error that says so). The status line's words ("saved 14 frames of flow 3 to
+// ./podtrace-flow3.pcapng"), or an error naming the file.
 std::expected<std::string, Error> write_flow_file(std::uint32_t flow,
                                                   const std::vector<SavedFrame>& frames,
                                                   std::uint64_t lost, const std::string& dir);

@@ -19,8 +19,7 @@ public:
     // Writes the frames of `flow` still kept to a new pcapng file in `dir`; returns the line
     // the status bar shows ("saved 14 frames of flow 3 to ./podtrace-flow3.pcapng") or an error
     // naming the file.
-    virtual std::expected<std::string, Error> save(std::uint32_t flow,
-                                                         const std::string& dir) = 0;
+    virtual std::expected<std::string, Error> save(std::uint32_t flow, const std::string& dir) = 0;
     // Whether the input has ended (files read to their end, or a capture stopped): nothing
     // will change any more.
     virtual bool done() const = 0;

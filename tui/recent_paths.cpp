@@ -9,9 +9,9 @@ void RecentPaths::add(const trace::Path& p, std::uint32_t flow, std::uint64_t nu
     const auto& s = p.sightings;
     const std::size_t len = std::min(s.size(), kKeptSightings);
     // Room for it: the oldest paths go.
-    while (paths_end_ - paths_begin_ == kKeptPaths ||
-           (paths_begin_ < paths_end_ &&
-            sightings_end_ + len - sightings_begin_ > kKeptSightings)) {
+    while (
+        paths_end_ - paths_begin_ == kKeptPaths ||
+        (paths_begin_ < paths_end_ && sightings_end_ + len - sightings_begin_ > kKeptSightings)) {
         const Kept& old = paths_[paths_begin_ % kKeptPaths];
         sightings_begin_ = old.first + old.count;
         ++paths_begin_;
@@ -23,7 +23,7 @@ void RecentPaths::add(const trace::Path& p, std::uint32_t flow, std::uint64_t nu
         else
             sightings_[(sightings_end_ + i) % kKeptSightings] = s[i];
     }
-    const Kept k{sightings_end_, number,  flow, static_cast<std::uint32_t>(len),
+    const Kept k{sightings_end_, number,     flow, static_cast<std::uint32_t>(len),
                  reverse,        p.ambiguous};
     if (paths_.size() < kKeptPaths)
         paths_.push_back(k);

@@ -1,5 +1,5 @@
-#include "core/error.hpp"
 #include "tui/terminal.hpp"
+#include "core/error.hpp"
 
 #ifndef NCURSES_WIDECHAR
 #define NCURSES_WIDECHAR 1
@@ -162,7 +162,8 @@ std::expected<std::unique_ptr<Terminal>, Error> Terminal::open(bool color) {
     g_screen = newterm(nullptr, stdout, stdin);
     if (!g_screen) {
         return std::unexpected(Error{std::string("podtrace: tui: cannot use the terminal type '") +
-                               (term ? term : "") + "' (set TERM, e.g. TERM=xterm-256color)"});
+                                     (term ? term : "") +
+                                     "' (set TERM, e.g. TERM=xterm-256color)"});
     }
     set_term(g_screen);
     g_active = true;

@@ -1,5 +1,5 @@
-#include "core/error.hpp"
 #include "tui/view.hpp"
+#include "core/error.hpp"
 
 #include <algorithm>
 #include <cctype>

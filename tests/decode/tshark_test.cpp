@@ -333,13 +333,13 @@ FileResult compare_file(const fs::path& path, const std::string& rel, const File
     std::uint64_t podtrace_frames = 0;
     for (;;) {
         const auto next = file->next(frame);
-        if (next == pp::CaptureFile::Next::error) {
+        if (next == pp::CaptureFile::Read::error) {
             res.mismatches.push_back("podtrace reader error after " +
                                      std::to_string(podtrace_frames) +
                                      " frames: " + file->error().message);
             break;
         }
-        if (next == pp::CaptureFile::Next::end) break;
+        if (next == pp::CaptureFile::Read::end) break;
         ++podtrace_frames;
         decoder.decode(frame, d);
         while (rec < records.size() && !records[rec].packet) ++rec;

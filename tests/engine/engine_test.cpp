@@ -21,9 +21,9 @@
 
 #include "../temp_dir.hpp"
 #include "app/app.hpp"
-#include "tui/engine.hpp"
 #include "probes/capture_file.hpp"
 #include "probes/pcapng_writer.hpp"
+#include "tui/engine.hpp"
 
 namespace podtrace::app {
 namespace {
@@ -302,7 +302,7 @@ TEST_CASE("a packet's dissection holds the frame as it was captured") {
     REQUIRE(file);
     core::Frame f;
     std::vector<std::uint8_t> captured;
-    while (file->next(f) == probes::CaptureFile::Next::frame)
+    while (file->next(f) == probes::CaptureFile::Read::frame)
         if (f.ts_ns == p.ts_ns && file->interfaces()[f.interface].name == "calice0906292e2")
             captured.assign(f.bytes.begin(), f.bytes.end());
     REQUIRE_FALSE(captured.empty());
@@ -338,7 +338,7 @@ TEST_CASE("save writes a pcapng Wireshark reads and never overwrites") {
         core::Frame f;
         std::int64_t last = INT64_MIN;
         std::vector<std::string> points;
-        while (back->next(f) == probes::CaptureFile::Next::frame) {
+        while (back->next(f) == probes::CaptureFile::Read::frame) {
             CHECK(f.ts_ns >= last);
             last = f.ts_ns;
             const auto& i = back->interfaces()[f.interface];

@@ -66,7 +66,7 @@ std::vector<std::size_t> frame_ends(const std::string& path) {
     REQUIRE(f);
     std::vector<std::size_t> ends;
     core::Frame fr;
-    while (f->next(fr) == probes::CaptureFile::Next::frame) ends.push_back(f->bytes_read());
+    while (f->next(fr) == probes::CaptureFile::Read::frame) ends.push_back(f->bytes_read());
     return ends;
 }
 

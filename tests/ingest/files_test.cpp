@@ -84,9 +84,9 @@ TEST_CASE("files: each file reordered within --reorder, files merged in time ord
 
 TEST_CASE("files: a frame later than --reorder comes after what was already handed out") {
     test::TempDir dir;
-    test::write_capture(dir / "w1.pcapng", "k8s-w1",
-                        {udp("cali1", 0, 1), udp("cali1", 2000, 2), udp("cali1", 3500, 3),
-                         udp("cali1", 500, 4)});
+    test::write_capture(
+        dir / "w1.pcapng", "k8s-w1",
+        {udp("cali1", 0, 1), udp("cali1", 2000, 2), udp("cali1", 3500, 3), udp("cali1", 500, 4)});
     ingest::InputOptions opt;
     opt.files = {dir / "w1.pcapng"};
     opt.reorder_s = 1;
@@ -128,11 +128,10 @@ TEST_CASE("files: node facts tell directions, unreadable ones are said") {
         R"({"nic":{"name":"ens5","mtu":9001,"addresses":["192.168.10.101/24"]},"pods":[],)"
         R"("tunnels":[],"blocks":[],"remote_routes":[],"nat_outgoing":null})";
     // From the node's own address: it left, though the file says nothing of direction.
-    test::write_capture(dir / "w1.pcapng", "k8s-w1",
-                        {{"ens5", 0,
-                          test::udp_frame(ip4(192, 168, 10, 101), ip4(192, 168, 10, 102), 1,
-                                          false)}},
-                        facts);
+    test::write_capture(
+        dir / "w1.pcapng", "k8s-w1",
+        {{"ens5", 0, test::udp_frame(ip4(192, 168, 10, 101), ip4(192, 168, 10, 102), 1, false)}},
+        facts);
     test::write_capture(dir / "w2.pcapng", "k8s-w2", {udp("ens5", 5, 2)}, "{not json");
     ingest::InputOptions opt;
     opt.files = {dir / "w1.pcapng", dir / "w2.pcapng"};

@@ -61,7 +61,8 @@ core::Direction inferred(trace::Sighting s) {
 
 TEST_CASE("node addresses: the NIC's and tunnels' own, the pods' from the facts") {
     const auto a = w1().front();
-    CHECK(a.own == std::vector<trace::IpAddr>{ip(ip4(192, 168, 10, 101)), ip(ip4(172, 16, 158, 0))});
+    CHECK(a.own ==
+          std::vector<trace::IpAddr>{ip(ip4(192, 168, 10, 101)), ip(ip4(172, 16, 158, 0))});
     CHECK(a.pods == std::vector<trace::IpAddr>{ip(ip4(172, 16, 158, 1))});
 }
 

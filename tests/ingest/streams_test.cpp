@@ -61,8 +61,7 @@ TEST_CASE("streams: regular files merge as FileSet merges them with --no-clock")
         merge.take(256);
         while (merge.next(core::steady_ns(), s))
             got.push_back({s.ts_ns, s.fingerprint,
-                           names.name(s.at.node) + '/' + names.name(s.at.interface),
-                           s.direction});
+                           names.name(s.at.node) + '/' + names.name(s.at.interface), s.direction});
         if (!merge.over()) merge.wait(core::steady_ns() + 10'000'000);
     }
     merge.join();

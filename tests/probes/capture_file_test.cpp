@@ -26,7 +26,7 @@ using podtrace::core::Direction;
 using podtrace::probes::FileFormat;
 using podtrace::core::Frame;
 using podtrace::probes::InterfaceInfo;
-using Next = CaptureFile::Next;
+using Read = CaptureFile::Read;
 using Bytes = std::vector<std::uint8_t>;
 
 // Counts every allocation in the binary so a test can assert that next() makes none. Not under
@@ -271,12 +271,12 @@ std::string open_error(const std::string& path) {
 // Reads to the end or the first error; `last` says which.
 struct ReadAll {
     std::vector<Frame> frames;
-    Next last = Next::end;
+    Read last = Read::end;
 };
 ReadAll read_all(CaptureFile& f) {
     ReadAll r;
     Frame fr;
-    while ((r.last = f.next(fr)) == Next::frame) r.frames.push_back(fr);
+    while ((r.last = f.next(fr)) == Read::frame) r.frames.push_back(fr);
     return r;
 }
 
@@ -310,7 +310,7 @@ TEST_CASE("pcap: us and ns files in both byte orders", "[capture_file][pcap]") {
     CHECK(ifc.ts_digits == (nano ? 9 : 6));
 
     const auto r = read_all(f);
-    CHECK(r.last == Next::end);
+    CHECK(r.last == Read::end);
     REQUIRE(r.frames.size() == 2);
     const std::int64_t scale = nano ? 1 : 1000;
     CHECK(r.frames[0].ts_ns == 1700000000 * giga + 123456 * scale);
@@ -325,7 +325,7 @@ TEST_CASE("pcap: us and ns files in both byte orders", "[capture_file][pcap]") {
     CHECK(bytes_of(r.frames[1]) == Bytes{9});
     CHECK(f.frames_read() == 2);
     Frame fr;
-    CHECK(f.next(fr) == Next::end);
+    CHECK(f.next(fr) == Read::end);
 }
 
 TEST_CASE("pcap: FCS bits above the link type are masked off", "[capture_file][pcap]") {
@@ -335,7 +335,7 @@ TEST_CASE("pcap: FCS bits above the link type are masked off", "[capture_file][p
     auto f = open_ok(dir.write("fcs.pcap", b));
     CHECK(f.interfaces()[0].linktype == 1);
     Frame fr;
-    REQUIRE(f.next(fr) == Next::frame);
+    REQUIRE(f.next(fr) == Read::frame);
     CHECK(fr.linktype == 1);
 }
 
@@ -347,12 +347,12 @@ TEST_CASE("pcap: a truncated last record is an error after the good ones", "[cap
     const auto path = dir.write("trunc.pcap", b);
     auto f = open_ok(path);
     Frame first;
-    REQUIRE(f.next(first) == Next::frame);
+    REQUIRE(f.next(first) == Read::frame);
     Frame fr;
-    REQUIRE(f.next(fr) == Next::error);
+    REQUIRE(f.next(fr) == Read::error);
     CHECK(f.error().message ==
           path + ": truncated record at offset 44 (frame 2): header says 100 bytes, 10 remain");
-    CHECK(f.next(fr) == Next::error);  // sticky
+    CHECK(f.next(fr) == Read::error);  // sticky
     CHECK(f.frames_read() == 1);
     CHECK(bytes_of(first) == Bytes{0xde, 0xad, 0xbe, 0xef});
 }
@@ -374,7 +374,7 @@ TEST_CASE("pcap: record header errors", "[capture_file][pcap]") {
     auto f = open_ok(path);
     const auto r = read_all(f);
     CHECK(r.frames.size() == 1);
-    REQUIRE(r.last == Next::error);
+    REQUIRE(r.last == Read::error);
     CHECK(f.error().message == path + expected);
 }
 
@@ -448,7 +448,7 @@ TEST_CASE("pcapng: two sections, both byte orders, mixed link types", "[capture_
     CHECK(f.interfaces().empty());  // none declared before the first next()
 
     const auto r = read_all(f);
-    CHECK(r.last == Next::end);
+    CHECK(r.last == Read::end);
     REQUIRE(f.interfaces().size() == 4);
     const auto& ifs = f.interfaces();
     CHECK(ifs[0].name == "eth0");
@@ -528,7 +528,7 @@ TEST_CASE("pcapng: timestamp resolutions and offsets", "[capture_file][pcapng]")
     auto f = open_ok(dir.write(
         "ts.pcapng", concat({shb(false), idb(false, 1, 0, opts), epb(false, 0, ts, {1})})));
     Frame fr;
-    REQUIRE(f.next(fr) == Next::frame);
+    REQUIRE(f.next(fr) == Read::frame);
     CHECK(fr.ts_ns == ns);
     CHECK(fr.ts_digits == digits);
     CHECK(f.interfaces()[0].ts_digits == digits);
@@ -541,7 +541,7 @@ TEST_CASE("pcapng: if_tsresol beyond 64 bits is an error", "[capture_file][pcapn
         concat({shb(false), idb(false, 1, 0, Options(false).u8(9, 20)), epb(false, 0, 1, {1})}));
     auto f = open_ok(path);
     Frame fr;
-    REQUIRE(f.next(fr) == Next::error);
+    REQUIRE(f.next(fr) == Read::error);
     CHECK(f.error().message == path + ": IDB at offset 28: unsupported if_tsresol 20");
 }
 
@@ -575,7 +575,7 @@ TEST_CASE("pcapng: interface statistics give each interface's capture span and c
         }));
     auto f = open_ok(path);
     const auto r = read_all(f);
-    CHECK(r.last == Next::end);
+    CHECK(r.last == Read::end);
     CHECK(r.frames.size() == 2);
     const auto& ifs = f.interfaces();
     REQUIRE(ifs.size() == 3);
@@ -606,7 +606,7 @@ TEST_CASE("pcapng: dumpcap's statistics times are in µs whatever if_tsresol say
                 isb(false, 0, 0,
                     Options(false).ts(2, 1'795'794'896'154'214).ts(3, 1'795'794'897'155'505))})));
     Frame fr;
-    REQUIRE(f.next(fr) == Next::end);
+    REQUIRE(f.next(fr) == Read::end);
     const std::int64_t scale = appl.starts_with("Dumpcap") ? 1000 : 1;
     CHECK(f.interfaces()[0].capture_start_ns == 1'795'794'896'154'214 * scale);
     CHECK(f.interfaces()[0].capture_end_ns == 1'795'794'897'155'505 * scale);
@@ -650,7 +650,7 @@ TEST_CASE("pcapng: a malformed statistics block loses only what it would have sa
     const auto path = dir.write("bad-isb.pcapng", concat({head, bad, frame}));
     auto f = open_ok(path);
     const auto r = read_all(f);
-    CHECK(r.last == Next::end);
+    CHECK(r.last == Read::end);
     CHECK(f.error().message.empty());
     REQUIRE(r.frames.size() == 1);
     CHECK(bytes_of(r.frames[0]) == Bytes{1, 2});
@@ -671,7 +671,7 @@ TEST_CASE("pcapng: simple packet blocks", "[capture_file][pcapng]") {
                               spb(true, 20, {1, 2, 3, 4, 5, 6, 7, 8})}));  // captured < wire
     auto f = open_ok(path);
     const auto r = read_all(f);
-    CHECK(r.last == Next::end);
+    CHECK(r.last == Read::end);
     REQUIRE(r.frames.size() == 3);
     CHECK(r.frames[0].interface == 0);
     CHECK(r.frames[0].linktype == 1);
@@ -696,7 +696,7 @@ TEST_CASE("pcapng: obsolete packet block", "[capture_file][pcapng]") {
                                                    1500, Options(big).u32(2, 2))}));
     auto f = open_ok(path);
     Frame fr;
-    REQUIRE(f.next(fr) == Next::frame);
+    REQUIRE(f.next(fr) == Read::frame);
     CHECK(fr.interface == 1);
     CHECK(fr.linktype == 0);
     CHECK(fr.ts_ns == 42'000'000'007);
@@ -704,7 +704,7 @@ TEST_CASE("pcapng: obsolete packet block", "[capture_file][pcapng]") {
     CHECK(fr.wirelen == 1500);
     CHECK(bytes_of(fr) == Bytes{0x02, 0, 0, 0, 0x45});
     CHECK(fr.direction == Direction::outbound);
-    CHECK(f.next(fr) == Next::end);
+    CHECK(f.next(fr) == Read::end);
 }
 
 TEST_CASE("pcapng: EPB flags give the direction", "[capture_file][pcapng]") {
@@ -738,12 +738,12 @@ TEST_CASE("pcapng: a truncated last block is an error after the good ones",
     const auto path = dir.write("trunc.pcapng", file);
     auto f = open_ok(path);
     Frame first;
-    REQUIRE(f.next(first) == Next::frame);
+    REQUIRE(f.next(first) == Read::frame);
     Frame fr;
-    REQUIRE(f.next(fr) == Next::error);
+    REQUIRE(f.next(fr) == Read::error);
     CHECK(f.error().message ==
           path + ": truncated block at offset 84 (frame 2): header says 36 bytes, 30 remain");
-    CHECK(f.next(fr) == Next::error);
+    CHECK(f.next(fr) == Read::error);
     CHECK(bytes_of(first) == Bytes{1, 2, 3, 4});
 }
 
@@ -793,7 +793,7 @@ TEST_CASE("pcapng: malformed blocks", "[capture_file][pcapng]") {
     auto f = open_ok(path);
     const auto r = read_all(f);
     CHECK(r.frames.empty());
-    REQUIRE(r.last == Next::error);
+    REQUIRE(r.last == Read::error);
     CHECK(f.error().message == path + expected);
 }
 
@@ -822,7 +822,7 @@ TEST_CASE("pcapng: packets on undeclared interfaces", "[capture_file][pcapng]") 
     const auto path = dir.write("undeclared.pcapng", file);
     auto f = open_ok(path);
     Frame fr;
-    REQUIRE(f.next(fr) == Next::error);
+    REQUIRE(f.next(fr) == Read::error);
     CHECK(f.error().message == path + expected);
 }
 
@@ -830,7 +830,7 @@ TEST_CASE("pcapng: a section header alone has no frames", "[capture_file][pcapng
     TempDir dir;
     auto f = open_ok(dir.write("shb.pcapng", shb(true)));
     Frame fr;
-    CHECK(f.next(fr) == Next::end);
+    CHECK(f.next(fr) == Read::end);
     CHECK(f.interfaces().empty());
     CHECK(f.frames_read() == 0);
 }
@@ -842,11 +842,11 @@ TEST_CASE("CaptureFile moves keep the mapping alive", "[capture_file]") {
     pcap_record(b, 2, 0, {3, 4}, 2);
     auto f = open_ok(dir.write("m.pcap", b));
     Frame first;
-    REQUIRE(f.next(first) == Next::frame);
+    REQUIRE(f.next(first) == Read::frame);
 
     CaptureFile g = std::move(f);
     Frame second;
-    REQUIRE(g.next(second) == Next::frame);
+    REQUIRE(g.next(second) == Read::frame);
     CHECK(bytes_of(first) == Bytes{1, 2});
     CHECK(bytes_of(second) == Bytes{3, 4});
     CHECK(g.frames_read() == 2);
@@ -856,7 +856,7 @@ TEST_CASE("CaptureFile moves keep the mapping alive", "[capture_file]") {
     CHECK(h.frames_read() == 2);
     CHECK(bytes_of(first) == Bytes{1, 2});
     Frame fr;
-    CHECK(h.next(fr) == Next::end);
+    CHECK(h.next(fr) == Read::end);
 }
 
 TEST_CASE("next() does not allocate", "[capture_file]") {
@@ -875,10 +875,10 @@ TEST_CASE("next() does not allocate", "[capture_file]") {
     for (const auto& path : {dir.write("a.pcapng", ng), dir.write("a.pcap", pcap)}) {
         auto f = open_ok(path);
         Frame fr;
-        REQUIRE(f.next(fr) == Next::frame);  // the IDB may allocate; frames may not
+        REQUIRE(f.next(fr) == Read::frame);  // the IDB may allocate; frames may not
         const std::size_t before = g_allocations.load();
         std::size_t n = 1;
-        while (f.next(fr) == Next::frame) ++n;
+        while (f.next(fr) == Read::frame) ++n;
         const std::size_t allocations = g_allocations.load() - before;
         CHECK(n == 100);
         CHECK(allocations == 0);
@@ -1033,9 +1033,9 @@ TEST_CASE("public captures match capinfos", "[capture_file][public]") {
         if (!f) FAIL(f.error().message);
         std::map<std::uint32_t, std::uint64_t> per_interface;
         Frame fr;
-        Next n;
-        while ((n = f->next(fr)) == Next::frame) ++per_interface[fr.interface];
-        if (n == Next::error) FAIL_CHECK(f->error().message);
+        Read n;
+        while ((n = f->next(fr)) == Read::frame) ++per_interface[fr.interface];
+        if (n == Read::error) FAIL_CHECK(f->error().message);
         CHECK(f->frames_read() == expected.packets);
 
         const auto& ifs = f->interfaces();
@@ -1092,7 +1092,7 @@ TEST_CASE("public pcapng captures match tshark frame by frame", "[capture_file][
             ++frame_no;
             CAPTURE(frame_no);
             Frame fr;
-            REQUIRE(f->next(fr) == Next::frame);
+            REQUIRE(f->next(fr) == Read::frame);
             CHECK(fr.ts_ns == tshark_ns(col[1], fr.ts_digits));
             CHECK(col[2] == std::to_string(fr.wirelen));
             CHECK(col[3] == std::to_string(fr.bytes.size()));
@@ -1106,7 +1106,7 @@ TEST_CASE("public pcapng captures match tshark frame by frame", "[capture_file][
             if (sections == 1) CHECK(name == f->interfaces()[fr.interface].name);
         }
         Frame fr;
-        CHECK(f->next(fr) == Next::end);
+        CHECK(f->next(fr) == Read::end);
         ++checked;
     }
     CHECK(checked > 0);
@@ -1119,7 +1119,7 @@ TEST_CASE("reading from a pipe: frames arrive as the writer sends them") {
     REQUIRE(from_file);
     std::vector<std::int64_t> expected;
     podtrace::core::Frame f;
-    while (from_file->next(f) == podtrace::probes::CaptureFile::Next::frame)
+    while (from_file->next(f) == podtrace::probes::CaptureFile::Read::frame)
         expected.push_back(f.ts_ns);
     REQUIRE(expected.size() == 12);
 
@@ -1132,7 +1132,7 @@ TEST_CASE("reading from a pipe: frames arrive as the writer sends them") {
     ::close(saved);
     REQUIRE(from_pipe);
     std::vector<std::int64_t> got;
-    while (from_pipe->next(f) == podtrace::probes::CaptureFile::Next::frame) got.push_back(f.ts_ns);
+    while (from_pipe->next(f) == podtrace::probes::CaptureFile::Read::frame) got.push_back(f.ts_ns);
     ::pclose(pipe);
     CHECK(got == expected);
 }

@@ -125,8 +125,8 @@ struct Drain {
         Frame f;
         for (;;) {
             auto r = src.next(f, 100ms);
-            if (r == LiveSource::Next::stopped) break;
-            if (r != LiveSource::Next::frame) continue;
+            if (r == LiveSource::Wait::stopped) break;
+            if (r != LiveSource::Wait::frame) continue;
             if (f.ts_ns < last) ++out_of_order;
             last = f.ts_ns;
             ++per_iface[f.interface];
@@ -272,7 +272,7 @@ TEST_CASE("live: a name that matches nothing is an error, a glob is not", "[live
     CHECK(good->stats().empty());
     good->stop();
     Frame f;
-    CHECK(good->next(f, 1s) == LiveSource::Next::stopped);
+    CHECK(good->next(f, 1s) == LiveSource::Wait::stopped);
 }
 
 TEST_CASE("live: queue drops are counted, never silent", "[live]") {

@@ -19,9 +19,9 @@
 #include "probes/capture_file.hpp"
 
 namespace fs = std::filesystem;
-using podtrace::probes::CaptureFile;
 using podtrace::core::Direction;
 using podtrace::core::Frame;
+using podtrace::probes::CaptureFile;
 using podtrace::probes::InterfaceEnd;
 using podtrace::probes::PcapngWriter;
 using podtrace::probes::SectionInfo;
@@ -92,7 +92,7 @@ void check_frames(CaptureFile& file, const std::vector<Expected>& want,
     Frame f;
     for (std::size_t i = 0; i < want.size(); ++i) {
         INFO("frame " << i + 1);
-        REQUIRE(file.next(f) == CaptureFile::Next::frame);
+        REQUIRE(file.next(f) == CaptureFile::Read::frame);
         const Expected& e = want[i];
         CHECK(f.interface == e.if_id + first_if);
         CHECK(f.linktype == linktypes[e.if_id]);
@@ -178,7 +178,7 @@ TEST_CASE("writer: round trip through CaptureFile, mixed link types", "[pcapng_w
     CHECK(file->node_facts() == R"({"node":"k8s-w1","mtu":1480})");
     check_frames(*file, frames, {linktype::ethernet, linktype::raw});
     Frame f;
-    CHECK(file->next(f) == CaptureFile::Next::end);
+    CHECK(file->next(f) == CaptureFile::Read::end);
     const auto& ifs = file->interfaces();
     REQUIRE(ifs.size() == 2);
     CHECK(ifs[0].name == "calice0906292e2");
@@ -208,7 +208,7 @@ TEST_CASE("writer: interface statistics at close come back from CaptureFile", "[
     REQUIRE(file);
     check_frames(*file, frames, {linktype::ethernet, linktype::raw});
     Frame f;
-    CHECK(file->next(f) == CaptureFile::Next::end);
+    CHECK(file->next(f) == CaptureFile::Read::end);
     check_ends(*file, ends);
     CHECK(file->frames_read() == frames.size());
 }
@@ -221,7 +221,7 @@ TEST_CASE("writer: only what is known goes into the statistics", "[pcapng_writer
         auto file = CaptureFile::open(tmp.path);
         REQUIRE(file);
         Frame f;
-        while (file->next(f) == CaptureFile::Next::frame) {
+        while (file->next(f) == CaptureFile::Read::frame) {
         }
         check_ends(*file, {{}, {}});
     }
@@ -238,7 +238,7 @@ TEST_CASE("writer: only what is known goes into the statistics", "[pcapng_writer
         auto file = CaptureFile::open(tmp.path);
         REQUIRE(file);
         Frame f;
-        CHECK(file->next(f) == CaptureFile::Next::end);
+        CHECK(file->next(f) == CaptureFile::Read::end);
         ends.resize(2);
         check_ends(*file, ends);
     }
@@ -250,7 +250,7 @@ TEST_CASE("writer: only what is known goes into the statistics", "[pcapng_writer
         auto file = CaptureFile::open(tmp.path);
         REQUIRE(file);
         Frame f;
-        CHECK(file->next(f) == CaptureFile::Next::end);
+        CHECK(file->next(f) == CaptureFile::Read::end);
         ends.pop_back();
         check_ends(*file, ends);
     }
@@ -295,7 +295,7 @@ TEST_CASE("writer: facts longer than one option are split and joined again", "[p
     auto file = CaptureFile::open(tmp.path);
     REQUIRE(file);
     Frame f;
-    CHECK(file->next(f) == CaptureFile::Next::end);
+    CHECK(file->next(f) == CaptureFile::Read::end);
     CHECK(file->node() == "k8s-w1");
     CHECK(file->node_facts() == facts);
 }
@@ -313,7 +313,7 @@ TEST_CASE("writer: frames are in the file once flush() returned", "[pcapng_write
     REQUIRE(file);
     check_frames(*file, frames, {linktype::ethernet, linktype::raw});
     Frame f;
-    CHECK(file->next(f) == CaptureFile::Next::end);
+    CHECK(file->next(f) == CaptureFile::Read::end);
 }
 
 TEST_CASE("writer: write errors are reported with the file's name", "[pcapng_writer]") {
@@ -455,7 +455,7 @@ TEST_CASE("reader: a slash in someone else's interface name is left alone", "[pc
     auto file = CaptureFile::open(tmp.path);
     REQUIRE(file);
     Frame f;
-    CHECK(file->next(f) == CaptureFile::Next::end);
+    CHECK(file->next(f) == CaptureFile::Read::end);
     CHECK(file->node().empty());
     CHECK(file->node_facts().empty());
     REQUIRE(file->interfaces().size() == 1);
@@ -475,7 +475,7 @@ TEST_CASE("reader: a later section's header overrides the annotation", "[pcapng_
     CHECK(file->node() == "k8s-w1");
     check_frames(*file, frames, {linktype::ethernet, linktype::raw});
     Frame f;
-    CHECK(file->next(f) == CaptureFile::Next::end);
+    CHECK(file->next(f) == CaptureFile::Read::end);
     CHECK(file->node() == "k8s-w2");
     CHECK(file->node_facts().empty());
     const auto& ifs = file->interfaces();

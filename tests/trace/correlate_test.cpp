@@ -36,13 +36,12 @@ TEST_CASE("the same segment twice at the same point is two packets (a retransmis
     Syn syn;
     Correlator c;
     const auto paths = run(
-        c,
-        {
-            sight(n, "k8s-w1", "cali1", 0, syn.at_cali),
-            sight(n, "k8s-w1", "tunl0", 12 * kUs, syn.at_tunl0, core::linktype::raw),
-            sight(n, "k8s-w1", "cali1", 200 * kMs, syn.at_cali),  // retransmitted after 200 ms
-            sight(n, "k8s-w1", "tunl0", 200 * kMs + 12 * kUs, syn.at_tunl0, core::linktype::raw),
-        });
+        c, {
+               sight(n, "k8s-w1", "cali1", 0, syn.at_cali),
+               sight(n, "k8s-w1", "tunl0", 12 * kUs, syn.at_tunl0, core::linktype::raw),
+               sight(n, "k8s-w1", "cali1", 200 * kMs, syn.at_cali),  // retransmitted after 200 ms
+               sight(n, "k8s-w1", "tunl0", 200 * kMs + 12 * kUs, syn.at_tunl0, core::linktype::raw),
+           });
     REQUIRE(paths.size() == 2);
     for (const auto& p : paths) {
         REQUIRE(p.sightings.size() == 2);

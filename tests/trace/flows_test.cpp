@@ -408,9 +408,8 @@ TEST_CASE("an ICMP frag-needed links to the DF packet it quotes", "[flows]") {
     auto err1 = error(5000, 1);
     auto err2 = error(5000, 2);
     auto stray = error(9999, 3);
-    std::vector<Sighting> in{
-        sight(n, "k8s-w1", "calice0906292e2", 0, big),
-        sight(n, "k8s-w1", "tunl0", 10 * kUs, big_tunl0, core::linktype::raw)};
+    std::vector<Sighting> in{sight(n, "k8s-w1", "calice0906292e2", 0, big),
+                             sight(n, "k8s-w1", "tunl0", 10 * kUs, big_tunl0, core::linktype::raw)};
     FlowTable t;
     SECTION("linked, the same error twice counted once as a link") {
         in.push_back(sight(n, "k8s-w1", "calice0906292e2", 12 * kUs, err1));

@@ -26,7 +26,7 @@ inline std::vector<trace::Sighting> read_sightings(const std::vector<std::string
         const probes::FileArg spec{path, ""};
         std::vector<trace::PointId> points;
         core::Frame f;
-        while (file->next(f) == probes::CaptureFile::Next::frame) {
+        while (file->next(f) == probes::CaptureFile::Read::frame) {
             const auto& ifs = file->interfaces();
             while (points.size() < ifs.size()) {
                 const auto at =

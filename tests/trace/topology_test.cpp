@@ -166,7 +166,8 @@ TEST_CASE("facts parse errors name the key", "[topology]") {
     CHECK(f.error().message == "remote_routes[0].onlink: expected true or false, got number");
     f = parse_node_facts(R"({"nic":{"name":"ens5","addresses":["192.168.10.101/40"]}})");
     REQUIRE_FALSE(f);
-    CHECK(f.error().message == "nic.addresses[0]: \"192.168.10.101/40\" is not an address or prefix");
+    CHECK(f.error().message ==
+          "nic.addresses[0]: \"192.168.10.101/40\" is not an address or prefix");
     f = parse_node_facts(R"({"nat_outgoing":{"hooked":"yes","rules":[{}]}})");
     REQUIRE_FALSE(f);
     CHECK(f.error().message == "nat_outgoing.hooked: expected true or false, got string");

@@ -51,7 +51,7 @@ std::vector<OwnedFrame> load(const fs::path& path) {
     REQUIRE(file.has_value());
     std::vector<OwnedFrame> frames;
     podtrace::core::Frame f;
-    while (file->next(f) == pp::CaptureFile::Next::frame)
+    while (file->next(f) == pp::CaptureFile::Read::frame)
         frames.push_back({f.linktype, {f.bytes.begin(), f.bytes.end()}});
     return frames;
 }

@@ -244,7 +244,8 @@ public:
     std::expected<std::string, podtrace::Error> save(std::uint32_t flow,
                                                      const std::string& dir) override {
         saved.push_back(flow);
-        if (dir == "/nonexistent") return std::unexpected(podtrace::Error{"cannot write /nonexistent/x.pcapng"});
+        if (dir == "/nonexistent")
+            return std::unexpected(podtrace::Error{"cannot write /nonexistent/x.pcapng"});
         return "saved 14 frames of flow " + std::to_string(flow) + " to " + dir + "/podtrace-flow" +
                std::to_string(flow) + ".pcapng";
     }
@@ -852,7 +853,8 @@ TEST_CASE("parse_keys") {
     CHECK(parse_keys("<enter>").error().message.starts_with("--keys: unknown key name <enter> "));
     auto open = parse_keys("x<Enter");
     REQUIRE(!open);
-    CHECK(open.error().message == "--keys: unterminated key name <Enter (a literal '<' is written <<)");
+    CHECK(open.error().message ==
+          "--keys: unterminated key name <Enter (a literal '<' is written <<)");
 }
 
 TEST_CASE("run_snapshot: a size below 1x1 is refused") {
