@@ -25,8 +25,7 @@ Command add_report_command(CLI::App& cli);
 Command add_lab_command(CLI::App& cli);
 Command add_tui_command(CLI::App& cli);
 Command add_kubectl_command(CLI::App& cli);
-std::string node_facts_json();
-std::string self_exe();  // this program's path (/proc/self/exe); "" when it cannot be read  // `podtrace discover --json` text, "" on failure
+std::string node_facts_json();  // `podtrace discover --json` text, "" on failure
 // Live capture as `capture` and `tui` take it: -i, -s, -B, --node, --user and BPF filter words.
 struct LiveCli {
     probes::LiveOptions live;

@@ -22,7 +22,9 @@
 
 #include "app/command.hpp"
 #include "app/kube_session.hpp"
-#include "lab/netns.hpp"
+#include "process/run.hpp"
+#include "process/spawn.hpp"
+#include "process/write.hpp"
 #include "trace/expect.hpp"
 
 namespace podtrace::app {
@@ -71,14 +73,17 @@ struct Cluster {
 
 bool fetch(const KubeConfig& k, const std::vector<std::string>& args, std::string& out,
            std::ostream& err) {
-    const KubectlRun r = run_kubectl(k, args);
-    if (r.status != 0) {
+    const auto r = run_kubectl(k, args);
+    if (!r || r->status != 0) {
         err << "podtrace: kubectl";
         for (const auto& a : args) err << ' ' << a;
-        err << ": " << (r.err.empty() ? "failed (exit " + std::to_string(r.status) + ")" : lab::last_lines(r.err, 3));
+        err << ": "
+            << (!r               ? r.error().message + "\n"
+                : r->err.empty() ? "failed (exit " + std::to_string(r->status) + ")"
+                                 : process::last_lines(r->err, 3));
         return false;
     }
-    out = r.out;
+    out = r->out;
     return true;
 }
 
@@ -87,25 +92,24 @@ bool fetch_cluster(const KubeConfig& k, Cluster& c, std::ostream& err) {
         !fetch(k, {"get", "services", "-A", "-o", "json"}, c.services, err) ||
         !fetch(k, {"get", "nodes", "-o", "json"}, c.nodes, err))
         return false;
-    try {
-        c.node_list = node_names(c.nodes);
-        pod_places(c.pods);
-    } catch (const std::exception& e) {
-        err << "podtrace: kubectl get: " << e.what() << '\n';
+    auto nodes = node_names(c.nodes);
+    auto pods = nodes ? pod_places(c.pods) : std::unexpected(nodes.error());
+    if (!pods) {
+        err << "podtrace: kubectl get: " << pods.error().message << '\n';
         return false;
     }
+    c.node_list = std::move(*nodes);
     return true;
 }
 
 bool save_cluster(const Cluster& c, const fs::path& dir, std::ostream& err) {
-    try {
-        lab::replace_file((dir / "pods.json").string(), c.pods);
-        lab::replace_file((dir / "services.json").string(), c.services);
-        lab::replace_file((dir / "nodes.json").string(), c.nodes);
-    } catch (const lab::LabError& e) {
-        err << "podtrace: " << e.what() << '\n';
-        return false;
-    }
+    for (const auto& [name, text] : {std::pair{"pods.json", &c.pods},
+                                     std::pair{"services.json", &c.services},
+                                     std::pair{"nodes.json", &c.nodes}})
+        if (auto w = process::replace_file((dir / name).string(), *text); !w) {
+            err << "podtrace: " << w.error().message << '\n';
+            return false;
+        }
     return true;
 }
 
@@ -165,8 +169,7 @@ std::vector<std::string> capture_args(const KubeCli& o) {
 
 // Runs as kubectl-podtrace too: report and tui are this program, wherever it came from.
 std::string podtrace_exe() {
-    const std::string exe = self_exe();
-    return exe.empty() ? "/proc/self/exe" : exe;
+    return process::self_exe().value_or("/proc/self/exe");
 }
 
 std::string join(const std::vector<std::string>& v, const char* sep) {
@@ -188,7 +191,7 @@ bool wait_ready(NodeCaptures& caps, double timeout_s, const NodeCaptures::Sink& 
             if (!n.ready && (n.status >= 0 || n.err < 0)) {
                 err << "podtrace: " << n.name << ": kubectl debug ended before podtrace captured"
                     << (n.status >= 0 ? " (exit " + std::to_string(n.status) + ")" : "") << ":\n"
-                    << lab::last_lines(n.err_text, 5);
+                    << process::last_lines(n.err_text, 5);
                 return false;
             }
             all &= n.ready;
@@ -203,7 +206,7 @@ bool wait_ready(NodeCaptures& caps, double timeout_s, const NodeCaptures::Sink& 
                 if (!n.ready)
                     err << "podtrace: " << n.name << ": podtrace did not start capturing within "
                         << timeout_s << " s (image pull? admission? see --ready-timeout)"
-                        << (n.err_text.empty() ? "\n" : "; kubectl said:\n" + lab::last_lines(n.err_text, 5));
+                        << (n.err_text.empty() ? "\n" : "; kubectl said:\n" + process::last_lines(n.err_text, 5));
             return false;
         }
     }
@@ -259,7 +262,9 @@ bool capture_into(const KubeCli& o, const std::vector<std::string>& nodes, const
     };
     err << "podtrace: starting podtrace on " << join(nodes, ", ") << " (kubectl debug, image "
         << o.kube.image << ", session " << caps.session() << ")\n";
-    bool ok = caps.start(nodes, err) && wait_ready(caps, o.ready_timeout_s, sink, line, err);
+    auto started = caps.start(nodes);
+    if (!started) err << "podtrace: " << started.error().message << '\n';
+    bool ok = started && wait_ready(caps, o.ready_timeout_s, sink, line, err);
     if (ok) {
         err << announce << std::flush;
         const auto until = Clock::now() + std::chrono::duration<double>(duration_s);
@@ -293,7 +298,7 @@ bool capture_into(const KubeCli& o, const std::vector<std::string>& nodes, const
         const std::size_t i = index(n);
         if (ok && (n.bytes == 0 || (n.status != 0 && !n.out_done))) {
             err << "podtrace: " << n.name << ": no complete capture (kubectl exit " << n.status
-                << ")\n" << lab::last_lines(n.err_text, 3);
+                << ")\n" << process::last_lines(n.err_text, 3);
             ok = false;
         }
         if (::close(fds[i]) != 0) ok = false;
@@ -406,7 +411,7 @@ int run_trace(KubeCli& o, std::ostream& err) {
     if (!d) return 2;
     Cluster c;
     if (!fetch_cluster(o.kube, c, err)) return 2;
-    const auto pods = pod_places(c.pods);
+    const auto pods = *pod_places(c.pods);  // fetch_cluster read it
     const PodPlace* a = find_pod(pods, o.src, err);
     const PodPlace* b = a ? find_pod(pods, o.dst, err) : nullptr;
     if (!a || !b) return 2;
@@ -431,12 +436,12 @@ int run_trace(KubeCli& o, std::ostream& err) {
     for (const auto& e : o.expects) argv.insert(argv.end(), {"--expect", e});
     for (const auto& f : files) argv.push_back(f.string());
     std::cout << std::flush;
-    const pid_t pid = spawn_inheriting(argv, {});
-    if (pid < 0) {
-        err << "podtrace: cannot run " << argv[0] << ": " << std::strerror(errno) << '\n';
+    const auto pid = process::spawn(argv);
+    if (!pid) {
+        err << "podtrace: cannot run " << argv[0] << ": " << pid.error().message << '\n';
         return 2;
     }
-    const int rc = wait_child(pid);
+    const int rc = wait_child(*pid);
     if (!work.temporary()) err << "podtrace: captures kept in " << dir.string() << '\n';
     return rc;
 }
@@ -460,8 +465,11 @@ int run_tui(KubeCli& o, std::ostream& err) {
     NodeCaptures::Line quiet = [](NodeCaptures::Node&, const std::string&) {};
     err << "podtrace: starting podtrace on " << join(o.nodes, ", ") << " (kubectl debug, image "
         << o.kube.image << ")\n";
-    if (!caps.start(o.nodes, err) || !wait_ready(caps, o.ready_timeout_s, {}, quiet, err))
+    if (auto started = caps.start(o.nodes); !started) {
+        err << "podtrace: " << started.error().message << '\n';
         return 2;
+    }
+    if (!wait_ready(caps, o.ready_timeout_s, {}, quiet, err)) return 2;
 
     std::vector<std::string> argv{podtrace_exe(), "tui", "--follow", "--pods",
                                   (dir / "pods.json").string(), "--services",
@@ -474,11 +482,12 @@ int run_tui(KubeCli& o, std::ostream& err) {
         argv.insert(argv.end(), {"-r", n.name + "=/dev/fd/" + std::to_string(3 + fds.size())});
         fds.push_back(n.out);
     }
-    const pid_t pid = spawn_inheriting(argv, fds);
-    if (pid < 0) {
-        err << "podtrace: cannot run " << argv[0] << ": " << std::strerror(errno) << '\n';
+    const auto spawned = process::spawn(argv, {.fds = fds});
+    if (!spawned) {
+        err << "podtrace: cannot run " << argv[0] << ": " << spawned.error().message << '\n';
         return 2;
     }
+    const pid_t pid = *spawned;
     for (auto& n : caps.nodes()) {  // the TUI reads them now
         ::close(n.out);
         n.out = -1;
@@ -505,7 +514,7 @@ int run_tui(KubeCli& o, std::ostream& err) {
     for (std::size_t i = 0; i < before_exit.size(); ++i)
         if (const auto& n = caps.nodes()[i]; before_exit[i] > 0)
             err << "podtrace: " << n.name << ": the capture ended while the TUI ran (kubectl exit "
-                << before_exit[i] << "):\n" << lab::last_lines(n.err_text, 3);
+                << before_exit[i] << "):\n" << process::last_lines(n.err_text, 3);
     return rc;
 }
 
