@@ -1,7 +1,6 @@
 #include "lab/kube_json.hpp"
 
 #include <catch2/catch.hpp>
-#include <stdlib.h>
 
 #include <filesystem>
 #include <fstream>
@@ -11,10 +10,13 @@
 
 #include "helpers.hpp"
 #include "lab/topology.hpp"
+#include "tests/temp_dir.hpp"
 #include "trace/inventory.hpp"
 
 using namespace podtrace::lab;
 using podtrace::test::require;
+using podtrace::test::slurp;
+using podtrace::test::TempDir;
 using podtrace::trace::Cidr;
 using podtrace::trace::Inventory;
 using podtrace::trace::IpAddr;
@@ -42,23 +44,6 @@ Inventory inventory(Mode m, const std::map<std::string, std::string>& wg = {}) {
     INFO((n ? "" : n.error().message));
     REQUIRE(n);
     return inv;
-}
-
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        std::string tmpl = (fs::temp_directory_path() / "kube_json_test.XXXXXX").string();
-        REQUIRE(::mkdtemp(tmpl.data()));
-        path = tmpl;
-    }
-    ~TempDir() { fs::remove_all(path); }
-};
-
-std::string slurp(const fs::path& p) {
-    std::ifstream in(p);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
 }
 
 std::set<std::string> entries(const fs::path& dir) {

@@ -1,39 +1,19 @@
 #include "process/write.hpp"
 
 #include <fcntl.h>
-#include <stdlib.h>
 
 #include <catch2/catch.hpp>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 
 #include "process/fd.hpp"
+#include "tests/temp_dir.hpp"
 
 using namespace podtrace::process;
 namespace fs = std::filesystem;
 
-namespace {
-
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        std::string tmpl = (fs::temp_directory_path() / "podtrace-process-XXXXXX").string();
-        REQUIRE(mkdtemp(tmpl.data()));
-        path = tmpl;
-    }
-    ~TempDir() { fs::remove_all(path); }
-};
-
-std::string slurp(const fs::path& p) {
-    std::ifstream f(p);
-    std::ostringstream o;
-    o << f.rdbuf();
-    return o.str();
-}
-
-}  // namespace
+using podtrace::test::slurp;
+using podtrace::test::TempDir;
 
 TEST_CASE("replace_file replaces whole and leaves nothing beside") {
     TempDir tmp;
