@@ -2,11 +2,11 @@
 #define CATCH_CONFIG_MAIN
 #include <catch2/catch.hpp>
 
-#include "app/kube_session.hpp"
+#include "kube/session.hpp"
 
-using podtrace::app::node_names;
-using podtrace::app::parse_duration;
-using podtrace::app::pod_places;
+using podtrace::kube::node_names;
+using podtrace::kube::parse_duration;
+using podtrace::kube::pod_places;
 
 TEST_CASE("durations as kubectl users write them", "[kube]") {
     CHECK(parse_duration("30s") == 30.0);

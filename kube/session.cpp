@@ -1,4 +1,4 @@
-#include "app/kube_session.hpp"
+#include "kube/session.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -20,7 +20,7 @@
 #include "process/spawn.hpp"
 #include "process/write.hpp"
 
-namespace podtrace::app {
+namespace podtrace::kube {
 namespace {
 
 using namespace std::chrono_literals;
@@ -36,7 +36,7 @@ bool cloexec_pipe(int fds[2]) {
     return ::pipe2(fds, O_CLOEXEC) == 0;
 }
 
-std::vector<std::string> base_argv(const KubeConfig& k) {
+std::vector<std::string> base_argv(const Config& k) {
     std::vector<std::string> argv{k.kubectl};
     if (!k.context.empty()) argv.push_back("--context=" + k.context);
     return argv;
@@ -52,7 +52,7 @@ std::string new_session_id() {
 
 }  // namespace
 
-std::expected<process::Exec, Error> run_kubectl(const KubeConfig& k,
+std::expected<process::Exec, Error> run_kubectl(const Config& k,
                                                 const std::vector<std::string>& args) {
     auto argv = base_argv(k);
     argv.insert(argv.end(), args.begin(), args.end());
@@ -77,7 +77,7 @@ std::optional<double> parse_duration(const std::string& text) {
     return v * scale;
 }
 
-NodeCaptures::NodeCaptures(KubeConfig k, std::vector<std::string> capture_args)
+NodeCaptures::NodeCaptures(Config k, std::vector<std::string> capture_args)
     : kube_(std::move(k)), capture_args_(std::move(capture_args)), session_(new_session_id()) {}
 
 NodeCaptures::~NodeCaptures() {
@@ -304,4 +304,4 @@ std::expected<std::vector<std::string>, Error> node_names(const std::string& nod
     return out;
 }
 
-}  // namespace podtrace::app
+}  // namespace podtrace::kube

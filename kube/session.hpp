@@ -16,9 +16,9 @@
 #include "core/error.hpp"
 #include "process/run.hpp"
 
-namespace podtrace::app {
+namespace podtrace::kube {
 
-struct KubeConfig {
+struct Config {
     std::string kubectl = "kubectl";
     std::string context;    // --context, "" for kubectl's current
     std::string namespace_;  // where the debug pods go, "" for kubectl's current
@@ -28,7 +28,7 @@ struct KubeConfig {
 
 // Runs kubectl with the config's --context and `args` to completion (process::run): exit code
 // (128+N for signal N, 127 when it could not start), standard output and error.
-std::expected<process::Exec, Error> run_kubectl(const KubeConfig& k,
+std::expected<process::Exec, Error> run_kubectl(const Config& k,
                                                 const std::vector<std::string>& args);
 
 // "30s", "2m", "1h", "500ms", or seconds as a number; nullopt when it is none of these.
@@ -51,7 +51,7 @@ public:
     };
 
     // `capture_args` go after `podtrace capture --stdin-control --node NAME -w -`.
-    NodeCaptures(KubeConfig k, std::vector<std::string> capture_args);
+    NodeCaptures(Config k, std::vector<std::string> capture_args);
     ~NodeCaptures();  // stop(), wait a moment, kill what is left, delete the debug pods
     NodeCaptures(const NodeCaptures&) = delete;
     NodeCaptures& operator=(const NodeCaptures&) = delete;
@@ -78,7 +78,7 @@ public:
     void delete_pods(std::ostream& log);
 
 private:
-    KubeConfig kube_;
+    Config kube_;
     std::vector<std::string> capture_args_;
     std::string session_;
     std::vector<Node> nodes_;
@@ -95,4 +95,4 @@ std::expected<std::vector<PodPlace>, Error> pod_places(const std::string& pods_j
 // The node names of a `kubectl get nodes -o json` document.
 std::expected<std::vector<std::string>, Error> node_names(const std::string& nodes_json);
 
-}  // namespace podtrace::app
+}  // namespace podtrace::kube
