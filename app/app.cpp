@@ -1,20 +1,11 @@
 #include "app/app.hpp"
 
-#include <limits.h>
-#include <unistd.h>
-
 #include <iostream>
 #include <vector>
 
 #include "app/command.hpp"
 
 namespace podtrace::app {
-
-std::string self_exe() {
-    char buf[PATH_MAX];
-    const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-    return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : "";
-}
 
 int run(int argc, char** argv) {
     // Installed as kubectl-podtrace, `kubectl podtrace X` is `podtrace kubectl X`.

@@ -26,7 +26,6 @@ Command add_report_command(CLI::App& cli);
 Command add_lab_command(CLI::App& cli);
 Command add_tui_command(CLI::App& cli);
 Command add_kubectl_command(CLI::App& cli);
-std::string self_exe();  // this program's path (/proc/self/exe); "" when it cannot be read
 // Discovery with Calico's veth name rule, so that cali* veths are named from /proc.
 probes::DiscoverOptions discover_options();
 // Live capture as `capture` and `tui` take it: -i, -s, -B, --node, --user and BPF filter words.

@@ -11,10 +11,10 @@
 #include "lab/ipip.hpp"
 #include "lab/kube_json.hpp"
 #include "lab/lab.hpp"
-#include "lab/netns.hpp"
 #include "lab/pod_sandbox.hpp"
 #include "lab/record.hpp"
 #include "lab/scenarios.hpp"
+#include "process/spawn.hpp"
 
 namespace podtrace::app {
 namespace {
@@ -24,14 +24,8 @@ using namespace podtrace::lab;
 std::atomic<bool> g_stop{false};
 extern "C" void stop_daemon(int) { g_stop = true; }
 
-// The daemons `lab up` starts are this program.
-std::string podtrace_exe() {
-    std::string exe = self_exe();
-    if (exe.empty()) throw LabError("cannot find this program's path (/proc/self/exe)");
-    return exe;
-}
-int fail(const std::exception& e) {
-    std::string what = e.what();
+int fail(const Error& e) {
+    std::string what = e.message;
     while (!what.empty() && what.back() == '\n') what.pop_back();
     std::cerr << "podtrace: lab: " << what << '\n';
     return 2;
@@ -97,61 +91,69 @@ Command add_lab_command(CLI::App& cli) {
     sandbox_cmd->add_option("pod", opt->pod, "NAMESPACE/POD")->required();
 
     auto run = [=]() -> int {
-        try {
-            if (up_cmd->parsed()) {
-                up(*parse_mode(opt->mode), podtrace_exe(), std::cout);
-                return 0;
-            }
-            if (down_cmd->parsed()) {
-                if (geteuid() != 0) throw LabError("the lab needs root: run it with sudo");
-                if (down(std::cout).empty()) std::cout << "lab down: nothing to remove\n";
-                return 0;
-            }
-            if (status_cmd->parsed()) {
-                auto st = status();
-                std::cout << status_text(st);
-                return st.up() ? 0 : 1;
-            }
-            if (traffic_cmd->parsed()) {
-                if (geteuid() != 0) throw LabError("the lab needs root: run it with sudo");
-                auto results = run_scenarios(running_mode(), opt->scenarios, std::cout);
-                print_results(results, std::cout);
-                return scenario_exit(results);
-            }
-            if (record_cmd->parsed()) {
-                if (geteuid() != 0) throw LabError("the lab needs root: run it with sudo");
-                auto rec = record(opt->dir, podtrace_exe(), opt->scenarios, std::cout);
-                for (const auto& f : rec.files) std::cout << "wrote " << f << '\n';
-                print_results(rec.scenarios, std::cout);
-                return scenario_exit(rec.scenarios);
-            }
-            if (get_cmd->parsed()) {
-                const Mode m = running_mode();
-                if (opt->kind == "pods") std::cout << pods_json();
-                else if (opt->kind == "nodes") std::cout << nodes_json(m, wireguard_public_keys());
-                else std::cout << services_json();
-                return 0;
-            }
-            if (sandbox_cmd->parsed()) {
-                struct sigaction sa{};
-                sa.sa_handler = stop_daemon;
-                sigaction(SIGTERM, &sa, nullptr);
-                sigaction(SIGINT, &sa, nullptr);
-                return run_pod_sandbox(opt->pod, g_stop);
-            }
-            if (daemon_cmd->parsed()) {
-                struct sigaction sa{};
-                sa.sa_handler = stop_daemon;
-                sigaction(SIGTERM, &sa, nullptr);
-                sigaction(SIGINT, &sa, nullptr);
-                auto st = run_ipip(opt->tun, g_stop);
-                std::cerr << "ipip-daemon " << opt->tun << ": " << st.encapsulated << " encapsulated, "
-                          << st.decapsulated << " decapsulated, " << st.no_route << " without a route, "
-                          << st.dropped << " dropped\n";
-                return 0;
-            }
-        } catch (const std::exception& e) {
-            return fail(e);
+        auto needs_root = [] { return fail(Error{"the lab needs root: run it with sudo"}); };
+        // The daemons `lab up` starts, and the captures of `lab record`, are this program.
+        const auto exe = process::self_exe();
+        if (up_cmd->parsed()) {
+            if (!exe) return fail(exe.error());
+            auto built = up(*parse_mode(opt->mode), *exe, std::cout);
+            return built ? 0 : fail(built.error());
+        }
+        if (down_cmd->parsed()) {
+            if (geteuid() != 0) return needs_root();
+            if (down(std::cout).empty()) std::cout << "lab down: nothing to remove\n";
+            return 0;
+        }
+        if (status_cmd->parsed()) {
+            auto st = status();
+            std::cout << status_text(st);
+            return st.up() ? 0 : 1;
+        }
+        if (traffic_cmd->parsed()) {
+            if (geteuid() != 0) return needs_root();
+            const auto m = running_mode();
+            if (!m) return fail(m.error());
+            auto results = run_scenarios(*m, opt->scenarios, std::cout);
+            if (!results) return fail(results.error());
+            print_results(*results, std::cout);
+            return scenario_exit(*results);
+        }
+        if (record_cmd->parsed()) {
+            if (geteuid() != 0) return needs_root();
+            if (!exe) return fail(exe.error());
+            auto rec = record(opt->dir, *exe, opt->scenarios, std::cout);
+            if (!rec) return fail(rec.error());
+            for (const auto& f : rec->files) std::cout << "wrote " << f << '\n';
+            print_results(rec->scenarios, std::cout);
+            return scenario_exit(rec->scenarios);
+        }
+        if (get_cmd->parsed()) {
+            const auto m = running_mode();
+            if (!m) return fail(m.error());
+            if (opt->kind == "pods") std::cout << pods_json();
+            else if (opt->kind == "nodes") std::cout << nodes_json(*m, wireguard_public_keys());
+            else std::cout << services_json();
+            return 0;
+        }
+        if (sandbox_cmd->parsed()) {
+            struct sigaction sa{};
+            sa.sa_handler = stop_daemon;
+            sigaction(SIGTERM, &sa, nullptr);
+            sigaction(SIGINT, &sa, nullptr);
+            auto ran = run_pod_sandbox(opt->pod, g_stop, std::cerr);
+            return ran ? 0 : fail(ran.error());
+        }
+        if (daemon_cmd->parsed()) {
+            struct sigaction sa{};
+            sa.sa_handler = stop_daemon;
+            sigaction(SIGTERM, &sa, nullptr);
+            sigaction(SIGINT, &sa, nullptr);
+            auto st = run_ipip(opt->tun, g_stop);
+            if (!st) return fail(st.error());
+            std::cerr << "ipip-daemon " << opt->tun << ": " << st->encapsulated << " encapsulated, "
+                      << st->decapsulated << " decapsulated, " << st->no_route
+                      << " without a route, " << st->dropped << " dropped\n";
+            return 0;
         }
         return 2;
     };

@@ -23,11 +23,12 @@
 #include <utility>
 #include <vector>
 
-#include "lab/netns.hpp"
+#include "process/fd.hpp"
 
 namespace podtrace::lab {
 namespace {
 
+using process::Fd;
 using Clock = std::chrono::steady_clock;
 constexpr int kPollMs = 200;
 // Routes change rarely (a node joins, a block moves): re-read them once a second, and sooner
@@ -50,42 +51,47 @@ struct NlCacheFree {
     void operator()(nl_cache* c) const { nl_cache_free(c); }
 };
 
-Fd open_tun(const std::string& name) {
+std::unexpected<Error> failed(const std::string& what) {
+    return std::unexpected(Error{what});
+}
+
+std::expected<Fd, Error> open_tun(const std::string& name) {
     Fd fd(open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC));
-    if (fd.get() < 0) throw LabError("cannot open /dev/net/tun: " + errno_text());
+    if (fd.get() < 0) return failed("cannot open /dev/net/tun: " + errno_text());
     ifreq ifr{};
     std::memcpy(ifr.ifr_name, name.data(), name.size());  // the caller checked that it fits
     ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
     if (ioctl(fd.get(), TUNSETIFF, &ifr) != 0)
-        throw LabError("cannot attach to TUN device " + name + ": " + errno_text());
+        return failed("cannot attach to TUN device " + name + ": " + errno_text());
     return fd;
 }
 
-Fd open_raw() {
+std::expected<Fd, Error> open_raw() {
     Fd fd(socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_IPIP));
-    if (fd.get() < 0) throw LabError("cannot open a raw IPIP socket: " + errno_text());
+    if (fd.get() < 0) return failed("cannot open a raw IPIP socket: " + errno_text());
     // Writing the outer header ourselves copies TTL and DF per packet, as tunl0 does; the kernel
     // fills in the checksum and, left 0, the source address its route to the gateway picks.
     int on = 1;
     if (setsockopt(fd.get(), IPPROTO_IP, IP_HDRINCL, &on, sizeof on) != 0)
-        throw LabError("cannot set IP_HDRINCL on the raw IPIP socket: " + errno_text());
+        return failed("cannot set IP_HDRINCL on the raw IPIP socket: " + errno_text());
     return fd;
 }
 
 // The node's main-table routes whose next hop is the TUN with a gateway, longest prefix first.
 class TunRoutes {
 public:
-    explicit TunRoutes(int ifindex) : ifindex_(ifindex), sock_(nl_socket_alloc()) {
-        if (!sock_) throw LabError("cannot allocate a netlink socket");
-        int err = nl_connect(sock_.get(), NETLINK_ROUTE);
+    static std::expected<TunRoutes, Error> load(int ifindex) {
+        std::unique_ptr<nl_sock, NlSockFree> sock(nl_socket_alloc());
+        if (!sock) return failed("cannot allocate a netlink socket");
+        int err = nl_connect(sock.get(), NETLINK_ROUTE);
         if (err < 0)
-            throw LabError(std::string("cannot open a route netlink socket: ") + nl_geterror(err));
+            return failed(std::string("cannot open a route netlink socket: ") + nl_geterror(err));
         nl_cache* cache = nullptr;
-        err = rtnl_route_alloc_cache(sock_.get(), AF_INET, 0, &cache);
-        if (err < 0) throw LabError(std::string("cannot read the routes: ") + nl_geterror(err));
-        cache_.reset(cache);
-        loaded_ = Clock::now();
-        rebuild();
+        err = rtnl_route_alloc_cache(sock.get(), AF_INET, 0, &cache);
+        if (err < 0) return failed(std::string("cannot read the routes: ") + nl_geterror(err));
+        TunRoutes routes(ifindex, std::move(sock), cache);
+        routes.rebuild();
+        return routes;
     }
 
     // The outer destination (network order) for an inner one, or 0 when there is none.
@@ -100,6 +106,9 @@ public:
     }
 
 private:
+    TunRoutes(int ifindex, std::unique_ptr<nl_sock, NlSockFree> sock, nl_cache* cache)
+        : ifindex_(ifindex), sock_(std::move(sock)), cache_(cache), loaded_(Clock::now()) {}
+
     struct Route {
         std::uint32_t net, mask;  // host order
         std::uint32_t gateway;    // network order
@@ -159,50 +168,64 @@ private:
 
 class Tunnel {
 public:
-    Tunnel(const std::string& name, unsigned ifindex)
-        : name_(name),
-          tun_(open_tun(name)),
-          raw_(open_raw()),
-          routes_(static_cast<int>(ifindex)),
-          out_(kOuterLen + kMaxPacket),
-          in_(kMaxPacket),
-          next_id_(static_cast<std::uint16_t>(std::random_device{}())) {}
+    static std::expected<Tunnel, Error> open(const std::string& name, unsigned ifindex) {
+        auto tun = open_tun(name);
+        if (!tun) return std::unexpected(tun.error());
+        auto raw = open_raw();
+        if (!raw) return std::unexpected(raw.error());
+        auto routes = TunRoutes::load(static_cast<int>(ifindex));
+        if (!routes) return std::unexpected(routes.error());
+        return Tunnel(name, std::move(*tun), std::move(*raw), std::move(*routes));
+    }
 
-    IpipStats run(const std::atomic<bool>& stop) {
+    std::expected<IpipStats, Error> run(const std::atomic<bool>& stop) {
         pollfd fds[2] = {{tun_.get(), POLLIN, 0}, {raw_.get(), POLLIN, 0}};
         while (!stop.load(std::memory_order_relaxed)) {
             int ready = poll(fds, 2, kPollMs);
-            if (ready < 0 && errno != EINTR) throw LabError("poll: " + errno_text());
+            if (ready < 0 && errno != EINTR) return failed("poll: " + errno_text());
             if (ready <= 0) continue;
-            if (fds[0].revents) from_tun();
-            if (fds[1].revents) from_network();
+            if (fds[0].revents)
+                if (auto r = from_tun(); !r) return std::unexpected(r.error());
+            if (fds[1].revents)
+                if (auto r = from_network(); !r) return std::unexpected(r.error());
         }
         return stats_;
     }
 
 private:
+    Tunnel(const std::string& name, Fd tun, Fd raw, TunRoutes routes)
+        : name_(name),
+          tun_(std::move(tun)),
+          raw_(std::move(raw)),
+          routes_(std::move(routes)),
+          out_(kOuterLen + kMaxPacket),
+          in_(kMaxPacket),
+          next_id_(static_cast<std::uint16_t>(std::random_device{}())) {}
+
     // A read error other than "nothing more" means the device or socket is gone: polling it again
     // would spin.
-    void from_tun() {
+    std::expected<void, Error> from_tun() {
         for (int i = 0; i < kBurst; ++i) {
             ssize_t n = read(tun_.get(), out_.data() + kOuterLen, kMaxPacket);
             if (n < 0) {
-                if (errno == EAGAIN || errno == EINTR) return;
-                throw LabError("TUN device " + name_ + ": " + errno_text());
+                if (errno == EAGAIN || errno == EINTR) return {};
+                return failed("TUN device " + name_ + ": " + errno_text());
             }
             encapsulate(static_cast<std::size_t>(n));
         }
+        return {};
     }
 
-    void from_network() {
+    std::expected<void, Error> from_network() {
         for (int i = 0; i < kBurst; ++i) {
             ssize_t n = recv(raw_.get(), in_.data(), in_.size(), 0);
             if (n < 0) {
-                if (errno == EAGAIN || errno == EINTR) return;
-                throw LabError("raw IPIP socket: " + errno_text());
+                if (errno == EAGAIN || errno == EINTR) return {};
+                return failed("raw IPIP socket: " + errno_text());
             }
             decapsulate(static_cast<std::size_t>(n));
         }
+        return {};
     }
 
     void encapsulate(std::size_t len) {
@@ -280,13 +303,16 @@ private:
 
 }  // namespace
 
-IpipStats run_ipip(const std::string& tun_name, const std::atomic<bool>& stop) {
+std::expected<IpipStats, Error> run_ipip(const std::string& tun_name,
+                                         const std::atomic<bool>& stop) {
     unsigned ifindex = tun_name.size() < IFNAMSIZ ? if_nametoindex(tun_name.c_str()) : 0;
     if (ifindex == 0)
-        throw LabError("no device " + tun_name +
-                       " in this network namespace (make it with `ip tuntap add dev " + tun_name +
-                       " mode tun`)");
-    return Tunnel(tun_name, ifindex).run(stop);
+        return failed("no device " + tun_name +
+                      " in this network namespace (make it with `ip tuntap add dev " + tun_name +
+                      " mode tun`)");
+    auto tunnel = Tunnel::open(tun_name, ifindex);
+    if (!tunnel) return std::unexpected(tunnel.error());
+    return tunnel->run(stop);
 }
 
 }  // namespace podtrace::lab

@@ -3,7 +3,10 @@
 // no ipip module. Lab only: on a kernel with ipip, use the real tunl0.
 #include <atomic>
 #include <cstdint>
+#include <expected>
 #include <string>
+
+#include "core/error.hpp"
 
 namespace podtrace::lab {
 
@@ -25,7 +28,9 @@ struct IpipStats {
 // Like tunl0 (`ttl inherit nopmtudisc`), the outer header copies TTL and DF from the inner one.
 // The TUN's MTU must leave room for the outer header on the way to the gateway (Calico sets
 // tunl0's to the NIC's minus 20): the outer packet is never fragmented.
-// Throws LabError when the TUN, the raw socket or the route netlink socket cannot be opened.
-IpipStats run_ipip(const std::string& tun_name, const std::atomic<bool>& stop);
+// Fails when the TUN, the raw socket or the route netlink socket cannot be opened, or one of
+// them breaks.
+std::expected<IpipStats, Error> run_ipip(const std::string& tun_name,
+                                         const std::atomic<bool>& stop);
 
 }  // namespace podtrace::lab

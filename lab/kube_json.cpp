@@ -15,7 +15,7 @@
 #include <utility>
 #include <vector>
 
-#include "lab/netns.hpp"
+#include "process/write.hpp"
 
 namespace podtrace::lab {
 
@@ -177,7 +177,7 @@ json lab_pod(const PodSpec& p) {
     d.ns = p.ns;
     d.name = p.name;
     d.node_name = p.node;
-    d.node_ip = node(p.node).ip;
+    d.node_ip = node(p.node)->ip;  // a pod of the table is on a node of the table
     d.ip = p.ip;
     d.labels = {{"run", p.name}};
     for (const auto& s : kServices)
@@ -375,8 +375,8 @@ std::map<std::string, std::string> wireguard_public_keys() {
     return keys;
 }
 
-void write_kube_json(const std::string& dir, Mode m,
-                     const std::map<std::string, std::string>& wg_pub) {
+std::expected<void, Error> write_kube_json(const std::string& dir, Mode m,
+                                           const std::map<std::string, std::string>& wg_pub) {
     const std::pair<const char*, std::string> files[] = {
         {"pods.json", pods_json()},
         {"services.json", services_json()},
@@ -384,8 +384,12 @@ void write_kube_json(const std::string& dir, Mode m,
     };
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
-    if (ec) throw LabError("cannot create directory " + dir + ": " + ec.message());
-    for (const auto& [name, text] : files) replace_file((std::filesystem::path(dir) / name).string(), text);
+    if (ec) return std::unexpected(Error{"cannot create directory " + dir + ": " + ec.message()});
+    for (const auto& [name, text] : files) {
+        const auto path = (std::filesystem::path(dir) / name).string();
+        if (auto written = process::replace_file(path, text); !written) return written;
+    }
+    return {};
 }
 
 }  // namespace podtrace::lab

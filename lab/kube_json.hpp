@@ -2,9 +2,11 @@
 // What `kubectl get pods|svc|nodes -A -o json` would print for the lab's cluster, so
 // `podtrace report --pods/--services/--nodes` names what a lab recording shows. Deterministic
 // (fixed uids and timestamps): recorded examples are committed and must not churn.
+#include <expected>
 #include <map>
 #include <string>
 
+#include "core/error.hpp"
 #include "lab/topology.hpp"
 
 namespace podtrace::lab {
@@ -22,8 +24,8 @@ std::string nodes_json(Mode m, const std::map<std::string, std::string>& wg_pub 
 std::map<std::string, std::string> wireguard_public_keys();
 
 // Writes pods.json, services.json and nodes.json into `dir` (creating it). Each file is replaced
-// whole or not at all; throws LabError naming the path that failed.
-void write_kube_json(const std::string& dir, Mode m,
-                     const std::map<std::string, std::string>& wg_pub = {});
+// whole or not at all; the error names the path that failed.
+std::expected<void, Error> write_kube_json(const std::string& dir, Mode m,
+                                           const std::map<std::string, std::string>& wg_pub = {});
 
 }  // namespace podtrace::lab

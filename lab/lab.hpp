@@ -1,18 +1,20 @@
 #pragma once
 // `podtrace lab up|down|status`: builds and removes the lab's cluster (lab/topology.hpp).
+#include <expected>
 #include <iosfwd>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "core/error.hpp"
 #include "lab/topology.hpp"
 
 namespace podtrace::lab {
 
 // Builds the whole lab in `m`. `podtrace_exe` is the binary that serves the lab's tunl0 where the
-// kernel has no ipip module. Progress lines go to `log`. Refuses (LabError) when a lab is already
-// up or without root; on any failure, and on SIGINT/SIGTERM, removes what it made and throws.
-void up(Mode m, const std::string& podtrace_exe, std::ostream& log);
+// kernel has no ipip module. Progress lines go to `log`. Refuses when a lab is already up or
+// without root; on any failure, and on SIGINT/SIGTERM, removes what it made and returns why.
+std::expected<void, Error> up(Mode m, const std::string& podtrace_exe, std::ostream& log);
 
 // Removes every ptlab- namespace (after stopping the processes inside), /etc/netns entries and
 // the state directory. Returns the namespaces removed. Safe to run at any time, also twice.
@@ -32,8 +34,8 @@ struct Status {
 Status status();
 std::string status_text(const Status& s);
 
-// The mode the running lab was built in; LabError when no lab is up.
-Mode running_mode();
+// The mode the running lab was built in; an error when no lab is up.
+std::expected<Mode, Error> running_mode();
 
 // The kernel's ipip module stands behind a real tunl0; without it the lab serves tunl0 itself.
 bool kernel_has_ipip();

@@ -1,9 +1,11 @@
 #pragma once
 // `podtrace lab record DIR`: every node captured by `podtrace capture` while the scenarios run.
+#include <expected>
 #include <iosfwd>
 #include <string>
 #include <vector>
 
+#include "core/error.hpp"
 #include "lab/scenarios.hpp"
 
 namespace podtrace::lab {
@@ -17,7 +19,8 @@ struct Recording {
 // namespace, its default capture points), runs the scenarios, stops the captures and writes
 // kubectl's pods/services/nodes JSON beside them. On failure or interruption nothing is left
 // half-written: the captures are stopped and the files this call started are removed.
-Recording record(const std::string& dir, const std::string& podtrace_exe,
-                 const std::vector<std::string>& scenarios, std::ostream& log);
+std::expected<Recording, Error> record(const std::string& dir, const std::string& podtrace_exe,
+                                       const std::vector<std::string>& scenarios,
+                                       std::ostream& log);
 
 }  // namespace podtrace::lab

@@ -1,10 +1,12 @@
 #pragma once
 // `podtrace lab traffic`: the scenarios, run between the lab's pod namespaces.
+#include <expected>
 #include <iosfwd>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "core/error.hpp"
 #include "lab/topology.hpp"
 
 namespace podtrace::lab {
@@ -20,9 +22,10 @@ struct ScenarioResult {
     std::vector<std::string> expects;   // `podtrace report --expect` lines that must hold
 };
 
-// Runs the named scenarios (all when `names` is empty) in a lab that is up in mode `m`; throws
-// LabError for an unknown name. Progress to `log`.
-std::vector<ScenarioResult> run_scenarios(Mode m, const std::vector<std::string>& names,
-                                          std::ostream& log);
+// Runs the named scenarios (all when `names` is empty) in a lab that is up in mode `m`; an
+// error for an unknown name, or when the lab cannot send (no namespace, a port in use). Progress
+// to `log`.
+std::expected<std::vector<ScenarioResult>, Error> run_scenarios(
+    Mode m, const std::vector<std::string>& names, std::ostream& log);
 
 }  // namespace podtrace::lab

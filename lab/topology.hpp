@@ -78,8 +78,10 @@ inline constexpr std::uint32_t kWireGuardMark = 0x100000;  // on wireguard-go's 
 inline constexpr int kVxlanVni = 4096;
 inline constexpr int kVxlanPort = 4789;
 
-const NodeSpec& node(std::string_view name);  // throws std::out_of_range for an unknown name
-const PodSpec& pod(std::string_view name);
+// The table's entry, or nullptr for a name not in it. The lab's own callers pass names taken
+// from the table (kNodes, kPods, a PodSpec's node), so they dereference without checking.
+const NodeSpec* node(std::string_view name);
+const PodSpec* pod(std::string_view name);
 std::string node_netns(std::string_view node);  // ptlab-k8s-w1
 std::string pod_netns(std::string_view pod);    // ptlab-pod1
 inline constexpr std::string_view kRouterNetns = "ptlab-router";

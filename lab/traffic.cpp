@@ -14,18 +14,26 @@
 #include <cstdint>
 #include <cstring>
 #include <random>
+#include <system_error>
 #include <utility>
 #include <vector>
+
+#include "lab/netns.hpp"
 
 namespace podtrace::lab {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using process::Fd;
 
-in_addr parse_ipv4(const std::string& s) {
+std::unexpected<Error> failed(const std::string& what) {
+    return std::unexpected(Error{what});
+}
+
+std::expected<in_addr, Error> parse_ipv4(const std::string& s) {
     in_addr a{};
     if (inet_pton(AF_INET, s.c_str(), &a) != 1)
-        throw LabError("not a numeric IPv4 address: \"" + s + "\"");
+        return failed("not a numeric IPv4 address: \"" + s + "\"");
     return a;
 }
 
@@ -44,16 +52,18 @@ std::string describe(int e) {
     return s;
 }
 
-Fd socket_in(const std::string& netns, int type, int protocol) {
-    NetnsScope scope(netns);
+std::expected<Fd, Error> socket_in(const std::string& netns, int type, int protocol) {
+    auto scope = NetnsScope::enter(netns);
+    if (!scope) return std::unexpected(scope.error());
     int fd = socket(AF_INET, type | SOCK_CLOEXEC, protocol);
-    if (fd < 0) throw LabError("cannot open a socket in " + netns + ": " + std::strerror(errno));
+    if (fd < 0) return failed("cannot open a socket in " + netns + ": " + std::strerror(errno));
     return Fd(fd);
 }
 
-void set_int(int fd, int level, int name, int value, const char* what) {
+std::expected<void, Error> set_int(int fd, int level, int name, int value, const char* what) {
     if (setsockopt(fd, level, name, &value, sizeof value) != 0)
-        throw LabError(std::string("setsockopt ") + what + ": " + std::strerror(errno));
+        return failed(std::string("setsockopt ") + what + ": " + std::strerror(errno));
+    return {};
 }
 
 // Milliseconds to wait for poll() until `t`, rounded up so that waking never precedes it.
@@ -95,21 +105,28 @@ constexpr std::uint8_t kFragNeeded = 4;
 
 }  // namespace
 
-PingResult ping(const std::string& netns, const std::string& dst, int count, int payload, bool df,
-                std::chrono::milliseconds interval, std::chrono::milliseconds timeout) {
-    const in_addr to = parse_ipv4(dst);
-    if (count < 1 || count > 65536) throw LabError("ping: count must be 1..65536");
-    if (payload < 0 || payload > 65507) throw LabError("ping: payload must be 0..65507 bytes");
+std::expected<PingResult, Error> ping(const std::string& netns, const std::string& dst, int count,
+                                      int payload, bool df, std::chrono::milliseconds interval,
+                                      std::chrono::milliseconds timeout) {
+    const auto parsed = parse_ipv4(dst);
+    if (!parsed) return std::unexpected(parsed.error());
+    const in_addr to = *parsed;
+    if (count < 1 || count > 65536) return failed("ping: count must be 1..65536");
+    if (payload < 0 || payload > 65507) return failed("ping: payload must be 0..65507 bytes");
     if (interval.count() < 0 || timeout.count() < 0)
-        throw LabError("ping: interval and timeout must not be negative");
+        return failed("ping: interval and timeout must not be negative");
 
-    Fd fd = socket_in(netns, SOCK_RAW, IPPROTO_ICMP);
+    auto socket = socket_in(netns, SOCK_RAW, IPPROTO_ICMP);
+    if (!socket) return std::unexpected(socket.error());
+    Fd fd = std::move(*socket);
     // Only replies and unreachables: the socket would otherwise also see every request.
     icmp_filter filter{~((1u << kEchoReply) | (1u << kDestUnreachable))};
     if (setsockopt(fd.get(), SOL_RAW, ICMP_FILTER, &filter, sizeof filter) != 0)
-        throw LabError(std::string("setsockopt ICMP_FILTER: ") + std::strerror(errno));
-    set_int(fd.get(), IPPROTO_IP, IP_MTU_DISCOVER, df ? IP_PMTUDISC_PROBE : IP_PMTUDISC_DONT,
-            "IP_MTU_DISCOVER");
+        return failed(std::string("setsockopt ICMP_FILTER: ") + std::strerror(errno));
+    if (auto set = set_int(fd.get(), IPPROTO_IP, IP_MTU_DISCOVER,
+                           df ? IP_PMTUDISC_PROBE : IP_PMTUDISC_DONT, "IP_MTU_DISCOVER");
+        !set)
+        return std::unexpected(set.error());
 
     const std::uint16_t id = next_echo_id();
     const sockaddr_in sa = endpoint(to, 0);
@@ -213,40 +230,46 @@ bool request_complete(const std::string& in) {
 
 }  // namespace
 
-HttpServer::HttpServer(const std::string& netns, const std::string& addr, int port) {
-    const in_addr a = parse_ipv4(addr);
-    if (port < 1 || port > 65535) throw LabError("HTTP server: port must be 1..65535");
-    Fd listener = socket_in(netns, SOCK_STREAM | SOCK_NONBLOCK, 0);
+std::expected<std::unique_ptr<HttpServer>, Error> HttpServer::start(const std::string& netns,
+                                                                    const std::string& addr,
+                                                                    int port) {
+    const auto a = parse_ipv4(addr);
+    if (!a) return std::unexpected(a.error());
+    if (port < 1 || port > 65535) return failed("HTTP server: port must be 1..65535");
+    auto listener = socket_in(netns, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    if (!listener) return std::unexpected(listener.error());
     // Scenarios restart servers on the same port while earlier connections sit in TIME_WAIT.
-    set_int(listener.get(), SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR");
-    const sockaddr_in sa = endpoint(a, port);
-    if (bind(listener.get(), reinterpret_cast<const sockaddr*>(&sa), sizeof sa) != 0 ||
-        listen(listener.get(), SOMAXCONN) != 0)
-        throw LabError("HTTP server on " + addr + ":" + std::to_string(port) + " in " + netns +
-                       ": " + std::strerror(errno));
+    if (auto set = set_int(listener->get(), SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR"); !set)
+        return std::unexpected(set.error());
+    const sockaddr_in sa = endpoint(*a, port);
+    if (bind(listener->get(), reinterpret_cast<const sockaddr*>(&sa), sizeof sa) != 0 ||
+        listen(listener->get(), SOMAXCONN) != 0)
+        return failed("HTTP server on " + addr + ":" + std::to_string(port) + " in " + netns +
+                      ": " + std::strerror(errno));
     Fd stop(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-    if (stop.get() < 0) throw LabError(std::string("eventfd: ") + std::strerror(errno));
+    if (stop.get() < 0) return failed(std::string("eventfd: ") + std::strerror(errno));
+    std::unique_ptr<HttpServer> server(
+        new HttpServer(netns, std::move(*listener), std::move(stop)));
+    try {
+        server->thread_ = std::thread([s = server.get()] { s->serve(); });
+    } catch (const std::system_error& e) {
+        return failed(e.what());
+    }
+    return server;
+}
+
+HttpServer::HttpServer(const std::string& netns, Fd listener, Fd stop)
+    : listen_fd_(std::move(listener)), stop_fd_(std::move(stop)) {
     const std::string body = "podtrace lab " + netns + "\n";
     response_ = "HTTP/1.0 200 OK\r\nServer: podtrace-lab\r\nContent-Type: text/plain\r\n"
             "Content-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" +
             body;
-    listen_fd_ = listener.release();
-    stop_fd_ = stop.release();
-    try {
-        thread_ = std::thread([this] { serve(); });
-    } catch (...) {
-        close(stop_fd_);
-        close(listen_fd_);
-        throw;
-    }
 }
 
 HttpServer::~HttpServer() {
     std::uint64_t one = 1;
-    (void)!write(stop_fd_, &one, sizeof one);
-    thread_.join();
-    close(stop_fd_);
-    close(listen_fd_);
+    (void)!write(stop_fd_.get(), &one, sizeof one);
+    if (thread_.joinable()) thread_.join();
 }
 
 void HttpServer::serve() {
@@ -255,8 +278,9 @@ void HttpServer::serve() {
     char buf[4096];
     for (;;) {
         pfds.clear();
-        pfds.push_back({stop_fd_, POLLIN, 0});
-        pfds.push_back({listen_fd_, static_cast<short>(conns.size() < kMaxConnections ? POLLIN : 0), 0});
+        pfds.push_back({stop_fd_.get(), POLLIN, 0});
+        pfds.push_back(
+            {listen_fd_.get(), static_cast<short>(conns.size() < kMaxConnections ? POLLIN : 0), 0});
         auto wake = Clock::now() + kIdleTimeout;
         for (const auto& c : conns) {
             // Once the client's FIN is in, POLLIN would hold: only wait to write.
@@ -315,7 +339,7 @@ void HttpServer::serve() {
 
         if (pfds[1].revents & POLLIN) {
             while (conns.size() < kMaxConnections) {
-                int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+                int fd = accept4(listen_fd_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
                 if (fd < 0) {
                     if (errno == EINTR || errno == ECONNABORTED) continue;
                     break;
@@ -326,17 +350,21 @@ void HttpServer::serve() {
     }
 }
 
-HttpResult http_get(const std::string& netns, const std::string& dst, int port,
-                    const std::string& path, std::chrono::milliseconds timeout) {
-    const in_addr a = parse_ipv4(dst);
-    if (port < 1 || port > 65535) throw LabError("http_get: port must be 1..65535");
+std::expected<HttpResult, Error> http_get(const std::string& netns, const std::string& dst,
+                                          int port, const std::string& path,
+                                          std::chrono::milliseconds timeout) {
+    const auto a = parse_ipv4(dst);
+    if (!a) return std::unexpected(a.error());
+    if (port < 1 || port > 65535) return failed("http_get: port must be 1..65535");
     if (path.empty() || path[0] != '/' || path.find_first_of(" \r\n") != std::string::npos)
-        throw LabError("http_get: path must start with / and hold no spaces or line breaks");
+        return failed("http_get: path must start with / and hold no spaces or line breaks");
 
-    Fd fd = socket_in(netns, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    auto socket = socket_in(netns, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    if (!socket) return std::unexpected(socket.error());
+    Fd fd = std::move(*socket);
     const auto deadline = Clock::now() + timeout;
     HttpResult r;
-    const sockaddr_in sa = endpoint(a, port);
+    const sockaddr_in sa = endpoint(*a, port);
     if (connect(fd.get(), reinterpret_cast<const sockaddr*>(&sa), sizeof sa) != 0) {
         if (errno != EINPROGRESS) {
             r.error = describe(errno);

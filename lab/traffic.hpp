@@ -4,14 +4,17 @@
 // Addresses are numeric IPv4 only: nothing here ever looks a name up.
 //
 // Failures of the lab itself (no such namespace, not a numeric address, no raw sockets, a port
-// in use) throw LabError; what the network does (no reply, refused, timed out) is a result.
+// in use) are errors; what the network does (no reply, refused, timed out) is a result.
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <expected>
+#include <memory>
 #include <string>
 #include <thread>
 
-#include "lab/netns.hpp"
+#include "core/error.hpp"
+#include "process/fd.hpp"
 
 namespace podtrace::lab {
 
@@ -28,15 +31,18 @@ struct PingResult {
 // path MTU (IP_PMTUDISC_PROBE), so the network has to answer "fragmentation needed"; without it
 // the kernel fragments. Waits up to `timeout` after the last request, less once every request
 // is answered.
-PingResult ping(const std::string& netns, const std::string& dst, int count, int payload, bool df,
-                std::chrono::milliseconds interval, std::chrono::milliseconds timeout);
+std::expected<PingResult, Error> ping(const std::string& netns, const std::string& dst, int count,
+                                      int payload, bool df, std::chrono::milliseconds interval,
+                                      std::chrono::milliseconds timeout);
 
 // A minimal HTTP/1.0 server listening in `netns` on addr:port. One poll-based thread answers
 // every request with 200 and a body naming the namespace, then closes with a FIN and waits for
-// the client's. Listening has begun when the constructor returns; the destructor stops it.
+// the client's. Listening has begun when start() returns; the destructor stops it.
 class HttpServer {
 public:
-    HttpServer(const std::string& netns, const std::string& addr, int port);
+    static std::expected<std::unique_ptr<HttpServer>, Error> start(const std::string& netns,
+                                                                   const std::string& addr,
+                                                                   int port);
     ~HttpServer();
     HttpServer(const HttpServer&) = delete;
     HttpServer& operator=(const HttpServer&) = delete;
@@ -44,11 +50,12 @@ public:
     std::size_t requests() const { return requests_.load(); }  // answered so far
 
 private:
+    HttpServer(const std::string& netns, process::Fd listener, process::Fd stop);
     void serve();
 
     std::string response_;
-    int listen_fd_ = -1;
-    int stop_fd_ = -1;  // eventfd: the destructor wakes the thread through it
+    process::Fd listen_fd_;
+    process::Fd stop_fd_;  // eventfd: the destructor wakes the thread through it
     std::atomic<std::size_t> requests_{0};
     std::thread thread_;
 };
@@ -63,7 +70,8 @@ struct HttpResult {
 };
 // GET `path` over HTTP/1.0 from inside `netns` to dst:port. `timeout` bounds the whole exchange,
 // connect included.
-HttpResult http_get(const std::string& netns, const std::string& dst, int port,
-                    const std::string& path, std::chrono::milliseconds timeout);
+std::expected<HttpResult, Error> http_get(const std::string& netns, const std::string& dst,
+                                          int port, const std::string& path,
+                                          std::chrono::milliseconds timeout);
 
 }  // namespace podtrace::lab

@@ -20,9 +20,16 @@
 #include <thread>
 
 #include "lab/netns.hpp"
+#include "process/fd.hpp"
 
 namespace podtrace::lab {
 namespace {
+
+using process::Fd;
+
+std::unexpected<Error> failed(const std::string& what) {
+    return std::unexpected(Error{what});
+}
 
 // Where wireguard-go v0.0.20220316 puts its socket, in every namespace (ipc/uapi_linux.go).
 constexpr const char* kSocketDir = "/var/run/wireguard";
@@ -32,11 +39,11 @@ constexpr auto kIoTimeout = std::chrono::seconds(5);
 using Pkey = std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)>;
 using PkeyCtx = std::unique_ptr<EVP_PKEY_CTX, decltype(&EVP_PKEY_CTX_free)>;
 
-WgKeyBytes raw_public(EVP_PKEY* key) {
+std::expected<WgKeyBytes, Error> raw_public(EVP_PKEY* key) {
     WgKeyBytes pub{};
     size_t len = pub.size();
     if (EVP_PKEY_get_raw_public_key(key, pub.data(), &len) != 1 || len != pub.size())
-        throw LabError("OpenSSL: cannot read an X25519 public key");
+        return failed("OpenSSL: cannot read an X25519 public key");
     return pub;
 }
 
@@ -69,19 +76,20 @@ bool answers(const std::string& path) {
     return Fd(connect_uapi(path)).get() >= 0;
 }
 
-bool link_exists(const std::string& netns, const std::string& ifname) {
-    NetnsScope in(netns);
+std::expected<bool, Error> link_exists(const std::string& netns, const std::string& ifname) {
+    auto in = NetnsScope::enter(netns);
+    if (!in) return std::unexpected(in.error());
     return if_nametoindex(ifname.c_str()) != 0;
 }
 
-// One UAPI request/response. Returns the response without its final `errno=0` line; throws when
+// One UAPI request/response. Returns the response without its final `errno=0` line; fails when
 // wireguard-go answers with another errno.
-std::string uapi(const std::string& run_dir, const std::string& ifname,
-                 const std::string& request) {
+std::expected<std::string, Error> uapi(const std::string& run_dir, const std::string& ifname,
+                                       const std::string& request) {
     std::string path = socket_path(run_dir, ifname);
     Fd fd(connect_uapi(path));
     if (fd.get() < 0)
-        throw LabError("wireguard-go UAPI socket " + path + ": " + std::strerror(errno));
+        return failed("wireguard-go UAPI socket " + path + ": " + std::strerror(errno));
     // A wedged daemon must not hang the lab.
     timeval tv{static_cast<time_t>(kIoTimeout.count()), 0};
     setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
@@ -89,7 +97,7 @@ std::string uapi(const std::string& run_dir, const std::string& ifname,
     for (size_t off = 0; off < request.size();) {
         ssize_t n = send(fd.get(), request.data() + off, request.size() - off, MSG_NOSIGNAL);
         if (n < 0 && errno == EINTR) continue;
-        if (n < 0) throw LabError("writing to " + path + ": " + std::strerror(errno));
+        if (n < 0) return failed("writing to " + path + ": " + std::strerror(errno));
         off += static_cast<size_t>(n);
     }
     // The response ends with an empty line; its last line is `errno=N`.
@@ -98,7 +106,7 @@ std::string uapi(const std::string& run_dir, const std::string& ifname,
     while (!resp.ends_with("\n\n")) {
         ssize_t n = read(fd.get(), buf, sizeof buf);
         if (n < 0 && errno == EINTR) continue;
-        if (n < 0) throw LabError("reading from " + path + ": " + std::strerror(errno));
+        if (n < 0) return failed("reading from " + path + ": " + std::strerror(errno));
         if (n == 0) break;
         resp.append(buf, static_cast<size_t>(n));
     }
@@ -109,11 +117,11 @@ std::string uapi(const std::string& run_dir, const std::string& ifname,
     int err = -1;
     if (!last.starts_with("errno=") ||
         std::from_chars(last.data() + 6, last.data() + last.size(), err).ec != std::errc{})
-        throw LabError("wireguard-go on " + path + " gave no errno line: '" + resp + "'");
+        return failed("wireguard-go on " + path + " gave no errno line: '" + resp + "'");
     // wireguard-go v0.0.20220316 sends the errno negated (errno=-22); accept either sign.
     if (err != 0)
-        throw LabError("wireguard-go on " + path + " refused the request: errno=" +
-                       std::to_string(err) + " (" + std::strerror(std::abs(err)) + ")");
+        return failed("wireguard-go on " + path + " refused the request: errno=" +
+                      std::to_string(err) + " (" + std::strerror(std::abs(err)) + ")");
     resp.erase(line);
     return resp;
 }
@@ -137,24 +145,26 @@ std::string wait_status(int ws) {
 
 }  // namespace
 
-WgKeyBytes x25519_public(const WgKeyBytes& priv) {
+std::expected<WgKeyBytes, Error> x25519_public(const WgKeyBytes& priv) {
     Pkey key(EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, nullptr, priv.data(), priv.size()),
              EVP_PKEY_free);
-    if (!key) throw LabError("OpenSSL: cannot load an X25519 private key");
+    if (!key) return failed("OpenSSL: cannot load an X25519 private key");
     return raw_public(key.get());
 }
 
-WgKey generate_wg_key() {
+std::expected<WgKey, Error> generate_wg_key() {
     PkeyCtx ctx(EVP_PKEY_CTX_new_id(EVP_PKEY_X25519, nullptr), EVP_PKEY_CTX_free);
     EVP_PKEY* raw = nullptr;
     if (!ctx || EVP_PKEY_keygen_init(ctx.get()) != 1 || EVP_PKEY_keygen(ctx.get(), &raw) != 1)
-        throw LabError("OpenSSL: X25519 key generation failed");
+        return failed("OpenSSL: X25519 key generation failed");
     Pkey key(raw, EVP_PKEY_free);
     WgKey k;
     size_t len = k.priv.size();
     if (EVP_PKEY_get_raw_private_key(key.get(), k.priv.data(), &len) != 1 || len != k.priv.size())
-        throw LabError("OpenSSL: cannot read an X25519 private key");
-    k.pub = raw_public(key.get());
+        return failed("OpenSSL: cannot read an X25519 private key");
+    auto pub = raw_public(key.get());
+    if (!pub) return std::unexpected(pub.error());
+    k.pub = *pub;
     return k;
 }
 
@@ -174,58 +184,58 @@ std::string hex(const WgKeyBytes& key) {
     return s;
 }
 
-pid_t start_wireguard_go(const std::string& netns, const std::string& ifname,
-                         const std::string& run_dir, const std::string& log) {
+std::expected<pid_t, Error> start_wireguard_go(const std::string& netns,
+                                               const std::string& ifname,
+                                               const std::string& run_dir,
+                                               const std::string& log) {
     namespace fs = std::filesystem;
     std::error_code ec;
     // The bind mount needs a target on the host; wg-quick would create the same directory.
     for (const std::string& dir : {std::string(kSocketDir), run_dir}) {
         fs::create_directories(dir, ec);
-        if (ec) throw LabError("cannot create " + dir + ": " + ec.message());
+        if (ec) return failed("cannot create " + dir + ": " + ec.message());
     }
     // Checked here: `ip netns exec` would fail too, but only after this thread looked for the
     // interface in the missing namespace.
-    if (!netns_exists(netns)) throw LabError("no network namespace " + netns);
+    if (!netns_exists(netns)) return failed("no network namespace " + netns);
     std::string sock = socket_path(run_dir, ifname);
     // wireguard-go would exit on a live socket; a stale one it replaces itself.
-    if (answers(sock)) throw LabError(sock + " is served by a wireguard-go already running");
+    if (answers(sock)) return failed(sock + " is served by a wireguard-go already running");
     std::uintmax_t log_start = fs::file_size(log, ec);
     if (ec) log_start = 0;
     // WG_PROCESS_FOREGROUND=1 also drops the "kernel has WireGuard" banner from the log;
     // verbose logging records handshakes and keepalives, not every packet.
-    pid_t pid = spawn_detached(
+    auto pid = spawn_detached(
         {"env", "WG_PROCESS_FOREGROUND=1", "LOG_LEVEL=verbose", "wireguard-go", "-f", ifname},
         netns, log, {{run_dir, kSocketDir}});
+    if (!pid) return std::unexpected(pid.error());
     const std::string what = "wireguard-go " + ifname + " in " + netns;
     auto give_up = [&](const std::string& why) {
-        kill(pid, SIGKILL);
-        waitpid(pid, nullptr, 0);
-        return LabError(what + ": " + why + ", killed it" + log_tail(log, log_start));
+        kill(*pid, SIGKILL);
+        waitpid(*pid, nullptr, 0);
+        return failed(what + ": " + why + ", killed it" + log_tail(log, log_start));
     };
     auto deadline = std::chrono::steady_clock::now() + kStartTimeout;
     for (;;) {
         int ws = 0;
-        if (waitpid(pid, &ws, WNOHANG) == pid)
-            throw LabError(what + " exited (" + wait_status(ws) + ")" + log_tail(log, log_start));
+        if (waitpid(*pid, &ws, WNOHANG) == *pid)
+            return failed(what + " exited (" + wait_status(ws) + ")" + log_tail(log, log_start));
         bool sock_ok = answers(sock);
-        bool link_ok = false;
-        try {
-            link_ok = link_exists(netns, ifname);
-        } catch (const LabError& e) {
-            throw give_up(e.what());
-        }
-        if (sock_ok && link_ok) return pid;
+        auto link_ok = link_exists(netns, ifname);
+        if (!link_ok) return give_up(link_ok.error().message);
+        if (sock_ok && *link_ok) return *pid;
         if (std::chrono::steady_clock::now() > deadline)
-            throw give_up("not ready after " + std::to_string(kStartTimeout.count()) + " s (" +
-                          (sock_ok ? "" : "no answer on " + sock) +
-                          (sock_ok || link_ok ? "" : ", ") +
-                          (link_ok ? "" : "no interface " + ifname) + ")");
+            return give_up("not ready after " + std::to_string(kStartTimeout.count()) + " s (" +
+                           (sock_ok ? "" : "no answer on " + sock) +
+                           (sock_ok || *link_ok ? "" : ", ") +
+                           (*link_ok ? "" : "no interface " + ifname) + ")");
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
 }
 
-void wg_configure(const std::string& run_dir, const std::string& ifname, const WgKey& self,
-                  int listen_port, const std::vector<WgPeer>& peers, std::uint32_t fwmark) {
+std::expected<void, Error> wg_configure(const std::string& run_dir, const std::string& ifname,
+                                        const WgKey& self, int listen_port,
+                                        const std::vector<WgPeer>& peers, std::uint32_t fwmark) {
     std::string req = "set=1\nprivate_key=" + hex(self.priv) +
                       "\nlisten_port=" + std::to_string(listen_port) +
                       "\nfwmark=" + std::to_string(fwmark) + "\nreplace_peers=true\n";
@@ -237,10 +247,12 @@ void wg_configure(const std::string& run_dir, const std::string& ifname, const W
         req += "replace_allowed_ips=true\n";
         for (const auto& ip : p.allowed_ips) req += "allowed_ip=" + ip + "\n";
     }
-    uapi(run_dir, ifname, req + "\n");
+    auto r = uapi(run_dir, ifname, req + "\n");
+    if (!r) return std::unexpected(r.error());
+    return {};
 }
 
-std::string wg_get(const std::string& run_dir, const std::string& ifname) {
+std::expected<std::string, Error> wg_get(const std::string& run_dir, const std::string& ifname) {
     return uapi(run_dir, ifname, "get=1\n\n");
 }
 

@@ -6,8 +6,11 @@
 
 #include <array>
 #include <cstdint>
+#include <expected>
 #include <string>
 #include <vector>
+
+#include "core/error.hpp"
 
 namespace podtrace::lab {
 
@@ -16,8 +19,9 @@ using WgKeyBytes = std::array<std::uint8_t, 32>;
 struct WgKey {
     WgKeyBytes priv{}, pub{};
 };
-WgKey generate_wg_key();  // a fresh X25519 key pair (OpenSSL), as `wg genkey | wg pubkey` makes
-WgKeyBytes x25519_public(const WgKeyBytes& priv);
+// A fresh X25519 key pair (OpenSSL), as `wg genkey | wg pubkey` makes.
+std::expected<WgKey, Error> generate_wg_key();
+std::expected<WgKeyBytes, Error> x25519_public(const WgKeyBytes& priv);
 std::string base64(const WgKeyBytes& key);  // wg's text form of a key: 44 characters
 
 struct WgPeer {
@@ -31,20 +35,24 @@ struct WgPeer {
 // SIGTERM and reaps it). wireguard-go always puts its control socket at
 // /var/run/wireguard/IFNAME.sock, so `run_dir` is bind-mounted there in a private mount namespace:
 // each node's socket ends up at run_dir/IFNAME.sock. Returns once the socket answers and the
-// interface exists (at most ~5 s); throws LabError with the end of `log` otherwise. The interface
-// is left down, without address, at wireguard-go's MTU of 1420: MTU, address and routes are the
+// interface exists (at most ~5 s); else fails with the end of `log`. The interface is left
+// down, without address, at wireguard-go's MTU of 1420: MTU, address and routes are the
 // caller's (`ip`).
-pid_t start_wireguard_go(const std::string& netns, const std::string& ifname,
-                         const std::string& run_dir, const std::string& log);
+std::expected<pid_t, Error> start_wireguard_go(const std::string& netns,
+                                               const std::string& ifname,
+                                               const std::string& run_dir,
+                                               const std::string& log);
 
 // Sets the private key, the listen port and exactly these peers (replacing any others).
-void wg_configure(const std::string& run_dir, const std::string& ifname, const WgKey& self,
-                  int listen_port, const std::vector<WgPeer>& peers, std::uint32_t fwmark = 0);
+std::expected<void, Error> wg_configure(const std::string& run_dir, const std::string& ifname,
+                                        const WgKey& self, int listen_port,
+                                        const std::vector<WgPeer>& peers,
+                                        std::uint32_t fwmark = 0);
 
 // The device's state as UAPI `get=1` returns it (key=value lines: private_key, listen_port, then
 // per peer public_key, endpoint, last_handshake_time_sec, rx_bytes, tx_bytes, allowed_ip, ...)
 // without the final errno line. Keys are in hex there.
-std::string wg_get(const std::string& run_dir, const std::string& ifname);
+std::expected<std::string, Error> wg_get(const std::string& run_dir, const std::string& ifname);
 
 std::string hex(const WgKeyBytes& key);  // UAPI's form of a key
 

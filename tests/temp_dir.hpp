@@ -1,24 +1,35 @@
 #pragma once
-// A fresh directory for a test, removed with what it holds at the end of the scope.
-#include <unistd.h>
+// A directory of the test's own, removed with everything in it afterwards; and a file's text.
+#include <stdlib.h>
 
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
 
 namespace podtrace::test {
 
 struct TempDir {
-    std::string path;
-    explicit TempDir(const std::string& prefix = "podtrace-test") {
-        std::string t = (std::filesystem::temp_directory_path() / (prefix + "-XXXXXX")).string();
-        REQUIRE(::mkdtemp(t.data()));
-        path = t;
+    std::filesystem::path path;
+    TempDir() {
+        std::string tmpl =
+            (std::filesystem::temp_directory_path() / "podtrace-test.XXXXXX").string();
+        REQUIRE(::mkdtemp(tmpl.data()));
+        path = tmpl;
     }
     ~TempDir() { std::filesystem::remove_all(path); }
     TempDir(const TempDir&) = delete;
     TempDir& operator=(const TempDir&) = delete;
-    std::string operator/(const std::string& name) const { return path + '/' + name; }
+    // The path of `name` inside it.
+    std::string operator/(const std::string& name) const { return (path / name).string(); }
 };
+
+inline std::string slurp(const std::filesystem::path& p) {
+    std::ifstream in(p);
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
 
 }  // namespace podtrace::test

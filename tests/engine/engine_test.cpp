@@ -317,9 +317,9 @@ TEST_CASE("a packet's dissection holds the frame as it was captured") {
 TEST_CASE("save writes a pcapng Wireshark reads and never overwrites") {
     auto e = replayed(ipip_options());
     TempDir dir;
-    auto saved = e->save(3, dir.path);
+    auto saved = e->save(3, dir.path.string());
     REQUIRE(saved);
-    const std::string file = dir.path + "/podtrace-flow3.pcapng";
+    const std::string file = dir / "podtrace-flow3.pcapng";
     CHECK(*saved == "saved 36 frames of flow 3 to " + file);
     // Wireshark sees every frame at its capture point.
     const std::string fields = run_output("tshark -r '" + file +
@@ -352,28 +352,28 @@ TEST_CASE("save writes a pcapng Wireshark reads and never overwrites") {
     CHECK(std::ranges::count(points, "|k8s-w2/cali49778cadcf1") == 6);
 
     // One node's flow round-trips: the section names the node, as `podtrace capture` writes.
-    auto same = e->save(1, dir.path);
+    auto same = e->save(1, dir.path.string());
     REQUIRE(same);
-    CHECK(*same == "saved 12 frames of flow 1 to " + dir.path + "/podtrace-flow1.pcapng");
-    const auto same_points = read_back(dir.path + "/podtrace-flow1.pcapng");
+    CHECK(*same == "saved 12 frames of flow 1 to " + (dir / "podtrace-flow1.pcapng"));
+    const auto same_points = read_back(dir / "podtrace-flow1.pcapng");
     CHECK(same_points.size() == 12);  // 6 packets, each at two veths
     CHECK(std::ranges::all_of(same_points,
                               [](const std::string& p) { return p.starts_with("k8s-w1|cali"); }));
 
-    auto again = e->save(3, dir.path);
+    auto again = e->save(3, dir.path.string());
     REQUIRE(again);
-    CHECK(*again == "saved 36 frames of flow 3 to " + dir.path + "/podtrace-flow3-2.pcapng");
+    CHECK(*again == "saved 36 frames of flow 3 to " + (dir / "podtrace-flow3-2.pcapng"));
     CHECK(std::filesystem::file_size(file) ==
-          std::filesystem::file_size(dir.path + "/podtrace-flow3-2.pcapng"));
+          std::filesystem::file_size(dir / "podtrace-flow3-2.pcapng"));
     // Only the three files: no temporary left behind.
     CHECK(std::distance(std::filesystem::directory_iterator(dir.path),
                         std::filesystem::directory_iterator{}) == 3);
 
-    auto missing_dir = e->save(3, dir.path + "/no/such/dir");
+    auto missing_dir = e->save(3, dir / "no/such/dir");
     REQUIRE_FALSE(missing_dir);
-    CHECK(missing_dir.error().message.find(dir.path + "/no/such/dir/podtrace-flow3.pcapng") !=
+    CHECK(missing_dir.error().message.find(dir / "no/such/dir/podtrace-flow3.pcapng") !=
           std::string::npos);
-    CHECK_FALSE(e->save(99, dir.path));
+    CHECK_FALSE(e->save(99, dir.path.string()));
 }
 
 TEST_CASE("a tiny packet store lets the oldest frames go and says so") {
@@ -387,7 +387,7 @@ TEST_CASE("a tiny packet store lets the oldest frames go and says so") {
     for (const tui::HopRow& h : s.detail->packets.front().hops) CHECK(h.frame == 0);
 
     TempDir dir;
-    auto none = e->save(3, dir.path);
+    auto none = e->save(3, dir.path.string());
     REQUIRE_FALSE(none);
     CHECK(none.error().message ==
           "flow 3: none of its frames is kept any more (36 let go; --keep keeps more)");
@@ -399,7 +399,7 @@ TEST_CASE("a tiny packet store lets the oldest frames go and says so") {
         const tui::Snapshot d = snap(*e, {.flow = r.id});
         kept_somewhere += d.detail->frames_kept;
         if (d.detail->frames_kept == 0) continue;
-        auto saved = e->save(r.id, dir.path);
+        auto saved = e->save(r.id, dir.path.string());
         REQUIRE(saved);
         CHECK(saved->starts_with("saved " + std::to_string(d.detail->frames_kept) + " frames"));
         std::uint64_t frames = 0;
@@ -479,7 +479,7 @@ TEST_CASE("snapshots stay quick while 200k packets are ingested") {
         return;
     }
     TempDir dir;
-    const std::string file = dir.path + "/gen.pcap";
+    const std::string file = dir / "gen.pcap";
     REQUIRE(std::system((std::string(PODTRACE_GEN) + " '" + file + "' --packets 200000 >/dev/null")
                             .c_str()) == 0);
     tui::EngineOptions o;
@@ -503,7 +503,7 @@ TEST_CASE("snapshots stay quick while 200k packets are ingested") {
 
 TEST_CASE("snapshots stay quick with thousands of flows") {
     TempDir dir;
-    const std::string file = dir.path + "/flows.pcapng";
+    const std::string file = dir / "flows.pcapng";
     write_many_flows(file, 5000, 40);
     tui::EngineOptions o;
     o.input.files = {file};

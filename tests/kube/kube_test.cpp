@@ -1,13 +1,12 @@
 // kubectl podtrace's pure parts: durations, and what it reads from kubectl's JSON.
 #define CATCH_CONFIG_MAIN
 #include <catch2/catch.hpp>
-#include <stdexcept>
 
-#include "app/kube_session.hpp"
+#include "kube/session.hpp"
 
-using podtrace::app::node_names;
-using podtrace::app::parse_duration;
-using podtrace::app::pod_places;
+using podtrace::kube::node_names;
+using podtrace::kube::parse_duration;
+using podtrace::kube::pod_places;
 
 TEST_CASE("durations as kubectl users write them", "[kube]") {
     CHECK(parse_duration("30s") == 30.0);
@@ -25,7 +24,9 @@ TEST_CASE("pods and nodes from kubectl's List documents", "[kube]") {
         {"metadata": {"name": "pod1", "namespace": "default"},
          "spec": {"nodeName": "k8s-w1"}, "status": {"podIP": "172.16.158.1"}},
         {"metadata": {"name": "pending", "namespace": "web"}, "spec": {}, "status": {}}]})";
-    const auto p = pod_places(pods);
+    const auto places = pod_places(pods);
+    REQUIRE(places.has_value());
+    const auto& p = *places;
     REQUIRE(p.size() == 2);
     CHECK(p[0].ns == "default");
     CHECK(p[0].name == "pod1");
@@ -34,7 +35,8 @@ TEST_CASE("pods and nodes from kubectl's List documents", "[kube]") {
     CHECK(p[1].node.empty());  // not scheduled: no node to capture on
     CHECK(node_names(R"({"items": [{"metadata": {"name": "k8s-w1"}}, {"metadata": {"name": "k8s-w2"}}]})") ==
           std::vector<std::string>{"k8s-w1", "k8s-w2"});
-    CHECK_THROWS_WITH(pod_places("{\"items\": [{}]}"), Catch::Contains("not a pod list"));
-    CHECK_THROWS_WITH(pod_places("<html>"), Catch::Contains("not a pod list"));
-    CHECK_THROWS_WITH(node_names("{}"), Catch::Contains("not a node list"));
+    auto error_of = [](const auto& parsed) { return parsed ? "(parsed)" : parsed.error().message; };
+    CHECK_THAT(error_of(pod_places("{\"items\": [{}]}")), Catch::Contains("not a pod list"));
+    CHECK_THAT(error_of(pod_places("<html>")), Catch::Contains("not a pod list"));
+    CHECK_THAT(error_of(node_names("{}")), Catch::Contains("not a node list"));
 }

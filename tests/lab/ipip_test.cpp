@@ -17,8 +17,10 @@
 #include <vector>
 
 #include "lab/netns.hpp"
+#include "helpers.hpp"
 
 using namespace podtrace::lab;
+using podtrace::test::require;
 using namespace std::chrono_literals;
 
 namespace {
@@ -41,29 +43,29 @@ struct NodesGuard {
 
 void setup_node(const std::string& ns, const std::string& ip, const std::string& tunnel_ip,
                 const std::string& peer_block, const std::string& peer_ip) {
-    must({"ip", "link", "set", "lo", "up"}, ns);
-    must({"ip", "addr", "add", ip + "/24", "dev", "ens5"}, ns);
-    must({"ip", "link", "set", "ens5", "mtu", "9001", "up"}, ns);
-    must({"ip", "tuntap", "add", "dev", "tunl0", "mode", "tun"}, ns);
+    require(must({"ip", "link", "set", "lo", "up"}, ns));
+    require(must({"ip", "addr", "add", ip + "/24", "dev", "ens5"}, ns));
+    require(must({"ip", "link", "set", "ens5", "mtu", "9001", "up"}, ns));
+    require(must({"ip", "tuntap", "add", "dev", "tunl0", "mode", "tun"}, ns));
     // Keeps IPv6 router solicitations off the TUN, so `dropped` counts only real faults.
-    must({"sysctl", "-qw", "net.ipv6.conf.tunl0.disable_ipv6=1"}, ns);
-    must({"ip", "link", "set", "tunl0", "mtu", "8981", "up"}, ns);
-    must({"ip", "addr", "add", tunnel_ip + "/32", "dev", "tunl0"}, ns);
-    must({"sysctl", "-qw", "net.ipv4.ip_forward=1", "net.ipv4.conf.all.rp_filter=0",
-          "net.ipv4.conf.tunl0.rp_filter=0"},
-         ns);
-    must({"ip", "route", "add", peer_block, "via", peer_ip, "dev", "tunl0", "proto", "bird",
-          "onlink"},
-         ns);
+    require(must({"sysctl", "-qw", "net.ipv6.conf.tunl0.disable_ipv6=1"}, ns));
+    require(must({"ip", "link", "set", "tunl0", "mtu", "8981", "up"}, ns));
+    require(must({"ip", "addr", "add", tunnel_ip + "/32", "dev", "tunl0"}, ns));
+    require(must({"sysctl", "-qw", "net.ipv4.ip_forward=1", "net.ipv4.conf.all.rp_filter=0",
+                  "net.ipv4.conf.tunl0.rp_filter=0"},
+                 ns));
+    require(must({"ip", "route", "add", peer_block, "via", peer_ip, "dev", "tunl0", "proto", "bird",
+                  "onlink"},
+                 ns));
 }
 
 // k8s-w1 and k8s-w2 of the seed study, joined by a veth `ens5`, each with a tunl0 TUN and Calico's
 // route to the other's block.
 void make_nodes() {
-    must({"ip", "netns", "add", kNodeA});
-    must({"ip", "netns", "add", kNodeB});
-    must({"ip", "-n", kNodeA, "link", "add", "ens5", "type", "veth", "peer", "name", "ens5",
-          "netns", kNodeB});
+    require(must({"ip", "netns", "add", kNodeA}));
+    require(must({"ip", "netns", "add", kNodeB}));
+    require(must({"ip", "-n", kNodeA, "link", "add", "ens5", "type", "veth", "peer", "name", "ens5",
+                  "netns", kNodeB}));
     setup_node(kNodeA, "192.168.77.1", "172.16.158.0", "172.16.184.0/24", "192.168.77.2");
     setup_node(kNodeB, "192.168.77.2", "172.16.184.0", "172.16.158.0/24", "192.168.77.1");
 }
@@ -73,12 +75,12 @@ class TunnelThread {
 public:
     explicit TunnelThread(const std::string& ns)
         : thread_([this, ns] {
-              try {
-                  NetnsScope in(ns);
-                  stats_ = run_ipip("tunl0", stop_);
-              } catch (const std::exception& e) {
-                  error_ = e.what();
-              }
+              if (auto in = NetnsScope::enter(ns); !in)
+                  error_ = in.error().message;
+              else if (auto stats = run_ipip("tunl0", stop_); !stats)
+                  error_ = stats.error().message;
+              else
+                  stats_ = *stats;
           }) {}
     ~TunnelThread() { stop(); }
     TunnelThread(const TunnelThread&) = delete;
@@ -102,7 +104,8 @@ private:
 void require_attached(TunnelThread& tunnel, const std::string& ns) {
     for (auto end = std::chrono::steady_clock::now() + 5s; std::chrono::steady_clock::now() < end;
          std::this_thread::sleep_for(20ms))
-        if (run({"cat", "/sys/class/net/tunl0/carrier"}, ns).out == "1\n") return;
+        if (auto r = run({"cat", "/sys/class/net/tunl0/carrier"}, ns); r && r->out == "1\n")
+            return;
     tunnel.stop();
     FAIL("run_ipip did not attach to tunl0 in " << ns << ": " << tunnel.error());
 }
@@ -114,7 +117,7 @@ using Pcap = std::unique_ptr<pcap_t, PcapClose>;
 
 // IPIP packets on a node's ens5; the capture socket stays in the node's namespace.
 Pcap capture_ipip(const std::string& ns) {
-    NetnsScope in(ns);
+    auto in = require(NetnsScope::enter(ns));
     char err[PCAP_ERRBUF_SIZE] = "";
     Pcap p(pcap_create("ens5", err));
     INFO(err);
@@ -177,8 +180,9 @@ std::vector<Sighting> read_ipip_icmp(pcap_t* p, std::size_t want) {
 
 TEST_CASE("run_ipip names a TUN device that does not exist") {
     std::atomic<bool> stop{true};
-    CHECK_THROWS_WITH(run_ipip("ptlt-nosuch0", stop),
-                      Catch::Contains("ip tuntap add dev ptlt-nosuch0 mode tun"));
+    auto r = run_ipip("ptlt-nosuch0", stop);
+    REQUIRE_FALSE(r.has_value());
+    CHECK_THAT(r.error().message, Catch::Contains("ip tuntap add dev ptlt-nosuch0 mode tun"));
 }
 
 TEST_CASE("run_ipip carries pings between two nodes as tunl0 does", "[live]") {
@@ -193,16 +197,16 @@ TEST_CASE("run_ipip carries pings between two nodes as tunl0 does", "[live]") {
     require_attached(b, kNodeB);
     Pcap wire = capture_ipip(kNodeA);
 
-    auto ping =
+    auto ping = require(
         run({"ping", "-n", "-c", "3", "-i", "0.2", "-W", "2", "-I", "172.16.158.0", "172.16.184.0"},
-            kNodeA);
+            kNodeA));
     INFO(ping.out << ping.err);
     CHECK(ping.status == 0);
     CHECK(ping.out.find(" 3 received") != std::string::npos);
     // A packet as large as tunl0's MTU fits the NIC's once encapsulated, DF and all.
-    auto jumbo = run({"ping", "-n", "-c", "1", "-W", "2", "-s", "8953", "-M", "do", "-I",
-                      "172.16.158.0", "172.16.184.0"},
-                     kNodeA);
+    auto jumbo = require(run({"ping", "-n", "-c", "1", "-W", "2", "-s", "8953", "-M", "do", "-I",
+                              "172.16.158.0", "172.16.184.0"},
+                             kNodeA));
     INFO(jumbo.out << jumbo.err);
     CHECK(jumbo.status == 0);
 
@@ -237,13 +241,13 @@ TEST_CASE("run_ipip counts a packet without a gateway on tunl0 as no_route", "[l
     NodesGuard guard;
     make_nodes();
     // The kernel sends 10.99.0.0/24 to tunl0, but no route there names the node to send it to.
-    must({"ip", "route", "add", "10.99.0.0/24", "dev", "tunl0"}, kNodeA);
+    require(must({"ip", "route", "add", "10.99.0.0/24", "dev", "tunl0"}, kNodeA));
     TunnelThread a(kNodeA);
     require_attached(a, kNodeA);
 
-    auto ping =
+    auto ping = require(
         run({"ping", "-n", "-c", "2", "-i", "0.2", "-W", "1", "-I", "172.16.158.0", "10.99.0.1"},
-            kNodeA);
+            kNodeA));
     INFO(ping.out << ping.err);
     CHECK(ping.status != 0);
 

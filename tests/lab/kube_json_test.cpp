@@ -1,7 +1,6 @@
 #include "lab/kube_json.hpp"
 
 #include <catch2/catch.hpp>
-#include <stdlib.h>
 
 #include <filesystem>
 #include <fstream>
@@ -9,11 +8,15 @@
 #include <set>
 #include <sstream>
 
-#include "lab/netns.hpp"
+#include "helpers.hpp"
 #include "lab/topology.hpp"
+#include "tests/temp_dir.hpp"
 #include "trace/inventory.hpp"
 
 using namespace podtrace::lab;
+using podtrace::test::require;
+using podtrace::test::slurp;
+using podtrace::test::TempDir;
 using podtrace::trace::Cidr;
 using podtrace::trace::Inventory;
 using podtrace::trace::IpAddr;
@@ -41,23 +44,6 @@ Inventory inventory(Mode m, const std::map<std::string, std::string>& wg = {}) {
     INFO((n ? "" : n.error().message));
     REQUIRE(n);
     return inv;
-}
-
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        std::string tmpl = (fs::temp_directory_path() / "kube_json_test.XXXXXX").string();
-        REQUIRE(::mkdtemp(tmpl.data()));
-        path = tmpl;
-    }
-    ~TempDir() { fs::remove_all(path); }
-};
-
-std::string slurp(const fs::path& p) {
-    std::ifstream in(p);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
 }
 
 std::set<std::string> entries(const fs::path& dir) {
@@ -250,14 +236,14 @@ TEST_CASE("kube json: write_kube_json writes the three files whole") {
     TempDir tmp;
     const fs::path dir = tmp.path / "record" / "ipip";  // made on the way
     const std::map<std::string, std::string> keys = {{"k8s-w2", "key2="}};
-    write_kube_json(dir.string(), Mode::wireguard, keys);
+    require(write_kube_json(dir.string(), Mode::wireguard, keys));
     CHECK(entries(dir) == std::set<std::string>{"nodes.json", "pods.json", "services.json"});
     CHECK(slurp(dir / "pods.json") == pods_json());
     CHECK(slurp(dir / "services.json") == services_json());
     CHECK(slurp(dir / "nodes.json") == nodes_json(Mode::wireguard, keys));
 
     // Recording again replaces them.
-    write_kube_json(dir.string(), Mode::vxlan);
+    require(write_kube_json(dir.string(), Mode::vxlan));
     CHECK(entries(dir) == std::set<std::string>{"nodes.json", "pods.json", "services.json"});
     CHECK(slurp(dir / "nodes.json") == nodes_json(Mode::vxlan));
 
@@ -270,28 +256,22 @@ TEST_CASE("kube json: write_kube_json writes the three files whole") {
     CHECK(inv.name_of(ip("192.168.10.102")) == "k8s-w2 (node)");
 }
 
-TEST_CASE("kube json: a failed write throws LabError naming the path and leaves no part behind") {
+TEST_CASE("kube json: a failed write names the path and leaves no part behind") {
     TempDir tmp;
     SECTION("the directory is a regular file") {
         const fs::path file = tmp.path / "not-a-dir";
         std::ofstream(file) << "keep";
-        try {
-            write_kube_json(file.string(), Mode::ipip);
-            FAIL("write_kube_json returned");
-        } catch (const LabError& e) {
-            CHECK_THAT(e.what(), Catch::Contains(file.string()));
-        }
+        auto written = write_kube_json(file.string(), Mode::ipip);
+        REQUIRE_FALSE(written.has_value());
+        CHECK_THAT(written.error().message, Catch::Contains(file.string()));
         CHECK(slurp(file) == "keep");
         CHECK(entries(tmp.path) == std::set<std::string>{"not-a-dir"});
     }
     SECTION("one file cannot be replaced") {
         fs::create_directories(tmp.path / "nodes.json");  // rename(2) cannot put a file there
-        try {
-            write_kube_json(tmp.path.string(), Mode::ipip);
-            FAIL("write_kube_json returned");
-        } catch (const LabError& e) {
-            CHECK_THAT(e.what(), Catch::Contains((tmp.path / "nodes.json").string()));
-        }
+        auto written = write_kube_json(tmp.path.string(), Mode::ipip);
+        REQUIRE_FALSE(written.has_value());
+        CHECK_THAT(written.error().message, Catch::Contains((tmp.path / "nodes.json").string()));
         // The files before it are whole; no temporary file is left.
         CHECK(entries(tmp.path) == std::set<std::string>{"nodes.json", "pods.json", "services.json"});
         CHECK(fs::is_directory(tmp.path / "nodes.json"));

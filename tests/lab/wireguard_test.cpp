@@ -14,12 +14,15 @@
 #include <string_view>
 #include <thread>
 
+#include "helpers.hpp"
 #include "lab/netns.hpp"
 #include "lab/topology.hpp"
 #include "lab/wireguard.hpp"
 
 using namespace podtrace::lab;
 using Catch::Matchers::Contains;
+using podtrace::process::Exec;
+using podtrace::test::require;
 
 namespace {
 
@@ -48,7 +51,7 @@ bool live_ok() {
         WARN("skipped: needs root (network namespaces)");
         return false;
     }
-    if (run({"wireguard-go", "--version"}).status != 0) {
+    if (run({"wireguard-go", "--version"}).value_or(Exec{}).status != 0) {
         WARN("skipped: wireguard-go is not installed");
         return false;
     }
@@ -109,10 +112,10 @@ struct WgLab {
     // A crashed earlier run can leave its wireguard-go behind: deleting the namespace's name
     // would not stop it, and it would keep serving the run directory's socket.
     static void clean() {
-        std::istringstream names(run({"ip", "netns", "list"}).out);
+        std::istringstream names(run({"ip", "netns", "list"}).value_or(Exec{}).out);
         for (std::string ns, rest; names >> ns && std::getline(names, rest);) {
             if (!ns.starts_with(kPrefix) || !ours_or_orphaned(ns.substr(kPrefix.size()))) continue;
-            std::istringstream pids(run({"ip", "netns", "pids", ns}).out);
+            std::istringstream pids(run({"ip", "netns", "pids", ns}).value_or(Exec{}).out);
             for (pid_t p; pids >> p;) kill(p, SIGKILL);
             run({"ip", "netns", "del", ns});
         }
@@ -130,40 +133,43 @@ struct WgLab {
 TEST_CASE("WireGuard keys: X25519 pairs, in wg's base64 and UAPI's hex") {
     // RFC 7748 section 6.1, Alice's key pair.
     auto priv = from_hex("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a");
-    auto pub = x25519_public(priv);
+    auto pub = require(x25519_public(priv));
     CHECK(hex(pub) == "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a");
     CHECK(base64(pub) == "hSDwCYkwp1R0i33ctD73Wg2/Og0mOBr066SpjqqbTmo=");
 
-    auto k = generate_wg_key();
-    CHECK(k.pub == x25519_public(k.priv));
+    auto k = require(generate_wg_key());
+    CHECK(k.pub == require(x25519_public(k.priv)));
     CHECK(base64(k.pub).size() == 44);
     CHECK(base64(k.priv).size() == 44);
     // Clamped, as `wg genkey` prints it.
     CHECK((k.priv[0] & 7) == 0);
     CHECK((k.priv[31] & 0xc0) == 0x40);
-    CHECK(generate_wg_key().priv != k.priv);
+    CHECK(require(generate_wg_key()).priv != k.priv);
 }
 
 TEST_CASE("start_wireguard_go and the UAPI calls say what failed", "[live]") {
     if (!live_ok()) return;
     WgLab lab;
-    CHECK_THROWS_WITH(
-        start_wireguard_go(kTag + "missing", "wireguard.cali", kDir + "/m", kDir + "/m.log"),
-        Contains("no network namespace " + kTag + "missing"));
+    auto missing =
+        start_wireguard_go(kTag + "missing", "wireguard.cali", kDir + "/m", kDir + "/m.log");
+    REQUIRE_FALSE(missing.has_value());
+    CHECK_THAT(missing.error().message, Contains("no network namespace " + kTag + "missing"));
     // Linux interface names have at most 15 characters: wireguard-go cannot make this one.
-    must({"ip", "netns", "add", kTag + "e"});
-    try {
-        lab.pids.push_back(
-            start_wireguard_go(kTag + "e", "wireguard.calico", kDir + "/m", kDir + "/m.log"));
+    require(must({"ip", "netns", "add", kTag + "e"}));
+    auto started =
+        start_wireguard_go(kTag + "e", "wireguard.calico", kDir + "/m", kDir + "/m.log");
+    if (started) {
+        lab.pids.push_back(*started);
         FAIL("wireguard-go started with a 16-character interface name");
-    } catch (const LabError& e) {
-        CHECK_THAT(e.what(),
-                   Contains("wireguard-go wireguard.calico in " + kTag + "e exited (exit 1)"));
-        CHECK_THAT(e.what(), Contains("end of " + kDir + "/m.log"));
-        CHECK_THAT(e.what(), Contains("TUN"));  // wireguard-go's own words, from the log
     }
-    CHECK_THROWS_WITH(wg_get(kDir + "/m", "wireguard.cali"),
-                      Contains(kDir + "/m/wireguard.cali.sock") && Contains("No such file"));
+    const std::string why = started.error().message;
+    CHECK_THAT(why, Contains("wireguard-go wireguard.calico in " + kTag + "e exited (exit 1)"));
+    CHECK_THAT(why, Contains("end of " + kDir + "/m.log"));
+    CHECK_THAT(why, Contains("TUN"));  // wireguard-go's own words, from the log
+    auto got = wg_get(kDir + "/m", "wireguard.cali");
+    REQUIRE_FALSE(got.has_value());
+    CHECK_THAT(got.error().message,
+               Contains(kDir + "/m/wireguard.cali.sock") && Contains("No such file"));
 }
 
 TEST_CASE("wireguard-go in two namespaces carries a ping through wireguard.cali", "[live]") {
@@ -176,57 +182,60 @@ TEST_CASE("wireguard-go in two namespaces carries a ping through wireguard.cali"
     };
     Side a{kTag + "a", "192.168.77.1", "172.16.158.0", "172.16.158.0/24", kDir + "/a", {}};
     Side b{kTag + "b", "192.168.77.2", "172.16.184.0", "172.16.184.0/24", kDir + "/b", {}};
-    a.key = generate_wg_key();
-    b.key = generate_wg_key();
-    must({"ip", "netns", "add", a.ns});
-    must({"ip", "netns", "add", b.ns});
-    must({"ip", "link", "add", "ens5", "netns", a.ns, "type", "veth", "peer", "name", "ens5",
-          "netns", b.ns});
+    a.key = require(generate_wg_key());
+    b.key = require(generate_wg_key());
+    require(must({"ip", "netns", "add", a.ns}));
+    require(must({"ip", "netns", "add", b.ns}));
+    require(must({"ip", "link", "add", "ens5", "netns", a.ns, "type", "veth", "peer", "name",
+                  "ens5", "netns", b.ns}));
     for (const Side* s : {&a, &b}) {
-        must({"ip", "link", "set", "lo", "up"}, s->ns);
-        must({"ip", "link", "set", "ens5", "mtu", std::to_string(kNicMtu), "up"}, s->ns);
-        must({"ip", "addr", "add", s->nic_ip + "/24", "dev", "ens5"}, s->ns);
-        lab.pids.push_back(start_wireguard_go(s->ns, wg, s->run_dir, s->run_dir + ".log"));
+        require(must({"ip", "link", "set", "lo", "up"}, s->ns));
+        require(must({"ip", "link", "set", "ens5", "mtu", std::to_string(kNicMtu), "up"}, s->ns));
+        require(must({"ip", "addr", "add", s->nic_ip + "/24", "dev", "ens5"}, s->ns));
+        lab.pids.push_back(
+            require(start_wireguard_go(s->ns, wg, s->run_dir, s->run_dir + ".log")));
         CHECK(std::filesystem::is_socket(s->run_dir + "/" + wg + ".sock"));
     }
     // Each socket stayed in its node's directory: nothing reached the host's.
     CHECK_FALSE(std::filesystem::exists("/var/run/wireguard/" + wg + ".sock"));
 
-    CHECK_THROWS_WITH(wg_configure(a.run_dir, wg, a.key, kWireGuardPort,
-                                   {{b.key.pub, b.nic_ip + ":51820", {"172.16.184.0/33"}}}),
-                      Contains("Invalid argument"));
+    auto refused = wg_configure(a.run_dir, wg, a.key, kWireGuardPort,
+                                {{b.key.pub, b.nic_ip + ":51820", {"172.16.184.0/33"}}});
+    REQUIRE_FALSE(refused.has_value());
+    CHECK_THAT(refused.error().message, Contains("Invalid argument"));
 
-    wg_configure(a.run_dir, wg, a.key, kWireGuardPort,
-                 {{b.key.pub, b.nic_ip + ":51820", {b.block}}});
-    wg_configure(b.run_dir, wg, b.key, kWireGuardPort,
-                 {{a.key.pub, a.nic_ip + ":51820", {a.block}, 25}});
+    require(wg_configure(a.run_dir, wg, a.key, kWireGuardPort,
+                         {{b.key.pub, b.nic_ip + ":51820", {b.block}}}));
+    require(wg_configure(b.run_dir, wg, b.key, kWireGuardPort,
+                         {{a.key.pub, a.nic_ip + ":51820", {a.block}, 25}}));
     for (const auto& [s, peer] : {std::pair{&a, &b}, std::pair{&b, &a}}) {
-        must({"ip", "link", "set", wg, "mtu", std::to_string(tunnel_mtu(Mode::wireguard)), "up"},
-             s->ns);
-        must({"ip", "addr", "add", s->tunnel_ip + "/32", "dev", wg}, s->ns);
-        must({"ip", "route", "add", peer->block, "dev", wg}, s->ns);
+        require(must(
+            {"ip", "link", "set", wg, "mtu", std::to_string(tunnel_mtu(Mode::wireguard)), "up"},
+            s->ns));
+        require(must({"ip", "addr", "add", s->tunnel_ip + "/32", "dev", wg}, s->ns));
+        require(must({"ip", "route", "add", peer->block, "dev", wg}, s->ns));
     }
 
     // B's NIC must carry the pings as WireGuard transport data (type 4, keepalives of 32 bytes
     // left out), UDP 51820 both ways: 3 echoes and 3 replies, then 1 + 1 jumbo.
     std::string dump_log = kDir + "/tcpdump.log";
-    pid_t dump = spawn_detached({"tcpdump", "-l", "-n", "-i", "ens5", "-c", "8",
-                                 "udp port 51820 and udp[8] = 4 and udp[4:2] > 40"},
-                                b.ns, dump_log);
+    pid_t dump = require(spawn_detached({"tcpdump", "-l", "-n", "-i", "ens5", "-c", "8",
+                                         "udp port 51820 and udp[8] = 4 and udp[4:2] > 40"},
+                                        b.ns, dump_log));
     lab.pids.push_back(dump);
     for (int i = 0; i < 250 && slurp(dump_log).find("listening on") == std::string::npos; ++i)
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     REQUIRE_THAT(slurp(dump_log), Contains("listening on"));
 
-    auto ping = run({"ping", "-n", "-c", "3", "-I", a.tunnel_ip, b.tunnel_ip}, a.ns);
+    auto ping = require(run({"ping", "-n", "-c", "3", "-I", a.tunnel_ip, b.tunnel_ip}, a.ns));
     INFO(ping.out << ping.err);
     REQUIRE(ping.status == 0);
     CHECK_THAT(ping.out, Contains("3 received"));
     // The largest packet the tunnel MTU allows (8941 bytes) fits B's 9001-byte NIC encrypted.
-    auto jumbo =
+    auto jumbo = require(
         run({"ping", "-n", "-c", "1", "-M", "do", "-s",
              std::to_string(tunnel_mtu(Mode::wireguard) - 28), "-I", a.tunnel_ip, b.tunnel_ip},
-            a.ns);
+            a.ns));
     INFO(jumbo.out << jumbo.err);
     CHECK(jumbo.status == 0);
 
@@ -241,7 +250,7 @@ TEST_CASE("wireguard-go in two namespaces carries a ping through wireguard.cali"
     CHECK_THAT(dump_text, Contains("192.168.77.1.51820 > 192.168.77.2.51820: UDP, length 8973"));
     CHECK_THAT(dump_text, Contains("192.168.77.2.51820 > 192.168.77.1.51820: UDP, length 8973"));
 
-    auto state = wg_get(a.run_dir, wg);
+    auto state = require(wg_get(a.run_dir, wg));
     INFO(state);
     CHECK(field(state, "listen_port") == "51820");
     CHECK(field(state, "public_key") == hex(b.key.pub));
@@ -250,5 +259,5 @@ TEST_CASE("wireguard-go in two namespaces carries a ping through wireguard.cali"
     CHECK_FALSE(field(state, "last_handshake_time_sec").empty());
     CHECK(field(state, "last_handshake_time_sec") != "0");
     CHECK(field(state, "rx_bytes") != "0");
-    CHECK(field(wg_get(b.run_dir, wg), "persistent_keepalive_interval") == "25");
+    CHECK(field(require(wg_get(b.run_dir, wg)), "persistent_keepalive_interval") == "25");
 }

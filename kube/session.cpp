@@ -1,4 +1,4 @@
-#include "app/kube_session.hpp"
+#include "kube/session.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -11,13 +11,16 @@
 #include <cmath>
 #include <cstring>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <ostream>
 #include <random>
 #include <sstream>
-#include <stdexcept>
 #include <thread>
 
-namespace podtrace::app {
+#include "process/spawn.hpp"
+#include "process/write.hpp"
+
+namespace podtrace::kube {
 namespace {
 
 using namespace std::chrono_literals;
@@ -33,54 +36,7 @@ bool cloexec_pipe(int fds[2]) {
     return ::pipe2(fds, O_CLOEXEC) == 0;
 }
 
-// fork + exec with the child's standard streams set; -1 when it could not start (errno set).
-// `own_group`: out of the terminal's process group, so Ctrl-C reaches only us and we stop
-// the captures in order rather than kubectl dying mid-stream.
-pid_t spawn(const std::vector<std::string>& argv, int in, int out, int err, bool own_group = true,
-            const std::vector<int>& extra = {}) {
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    int report[2];  // exec failure reaches the parent through this (closed on a good exec)
-    if (!cloexec_pipe(report)) return -1;
-    const pid_t pid = ::fork();
-    if (pid < 0) {
-        ::close(report[0]);
-        ::close(report[1]);
-        return -1;
-    }
-    if (pid == 0) {
-        ::close(report[0]);
-        if (own_group) ::setpgid(0, 0);
-        const int std_fds[3] = {in, out, err};
-        for (int i = 0; i < 3; ++i)
-            if (std_fds[i] >= 0 && std_fds[i] != i) ::dup2(std_fds[i], i);
-        // Out of the way first, so that placing one never closes another.
-        std::vector<int> moved;
-        for (int fd : extra) moved.push_back(::fcntl(fd, F_DUPFD_CLOEXEC, 100));
-        for (std::size_t i = 0; i < moved.size(); ++i) ::dup2(moved[i], static_cast<int>(3 + i));
-        ::signal(SIGINT, SIG_DFL);
-        ::signal(SIGPIPE, SIG_DFL);
-        ::execvp(args[0], args.data());
-        const int e = errno;
-        (void)!::write(report[1], &e, sizeof e);
-        ::_exit(127);
-    }
-    ::close(report[1]);
-    int e = 0;
-    ssize_t n;
-    while ((n = ::read(report[0], &e, sizeof e)) < 0 && errno == EINTR) {
-    }
-    ::close(report[0]);
-    if (n == sizeof e) {
-        ::waitpid(pid, nullptr, 0);
-        errno = e;
-        return -1;
-    }
-    return pid;
-}
-
-std::vector<std::string> base_argv(const KubeConfig& k) {
+std::vector<std::string> base_argv(const Config& k) {
     std::vector<std::string> argv{k.kubectl};
     if (!k.context.empty()) argv.push_back("--context=" + k.context);
     return argv;
@@ -96,14 +52,11 @@ std::string new_session_id() {
 
 }  // namespace
 
-pid_t spawn_inheriting(const std::vector<std::string>& argv, const std::vector<int>& fds) {
-    return spawn(argv, 0, 1, 2, false, fds);
-}
-
-KubectlRun run_kubectl(const KubeConfig& k, const std::vector<std::string>& args) {
+std::expected<process::Exec, Error> run_kubectl(const Config& k,
+                                                const std::vector<std::string>& args) {
     auto argv = base_argv(k);
     argv.insert(argv.end(), args.begin(), args.end());
-    return lab::run(argv);
+    return process::run(argv);
 }
 
 std::optional<double> parse_duration(const std::string& text) {
@@ -124,7 +77,7 @@ std::optional<double> parse_duration(const std::string& text) {
     return v * scale;
 }
 
-NodeCaptures::NodeCaptures(KubeConfig k, std::vector<std::string> capture_args)
+NodeCaptures::NodeCaptures(Config k, std::vector<std::string> capture_args)
     : kube_(std::move(k)), capture_args_(std::move(capture_args)), session_(new_session_id()) {}
 
 NodeCaptures::~NodeCaptures() {
@@ -141,15 +94,14 @@ NodeCaptures::~NodeCaptures() {
     delete_pods(ignored);
 }
 
-bool NodeCaptures::start(const std::vector<std::string>& nodes, std::ostream& err) {
+std::expected<void, Error> NodeCaptures::start(const std::vector<std::string>& nodes) {
     for (const std::string& name : nodes) {
         Node n;
         n.name = name;
         int in[2], out[2], er[2];
-        if (!cloexec_pipe(in) || !cloexec_pipe(out) || !cloexec_pipe(er)) {
-            err << "podtrace: kubectl: cannot make a pipe: " << std::strerror(errno) << '\n';
-            return false;
-        }
+        if (!cloexec_pipe(in) || !cloexec_pipe(out) || !cloexec_pipe(er))
+            return std::unexpected(
+                Error{std::string("kubectl: cannot make a pipe: ") + std::strerror(errno)});
         auto argv = base_argv(kube_);
         argv.insert(argv.end(), {"debug", "node/" + name, "--quiet", "-i",
                                  "--image=" + kube_.image, "--profile=" + kube_.profile,
@@ -158,28 +110,32 @@ bool NodeCaptures::start(const std::vector<std::string>& nodes, std::ostream& er
         argv.insert(argv.end(), {"--", "podtrace", "capture", "--stdin-control", "--node", name,
                                  "-w", "-"});
         argv.insert(argv.end(), capture_args_.begin(), capture_args_.end());
-        n.kubectl = spawn(argv, in[0], out[1], er[1]);
-        const int spawn_errno = errno;
+        // Out of the terminal's process group, so Ctrl-C reaches only us and we stop the
+        // captures in order rather than kubectl dying mid-stream.
+        const auto pid = process::spawn(argv, {.in = in[0],
+                                               .out = out[1],
+                                               .err = er[1],
+                                               .group = process::SpawnOptions::Group::own});
         ::close(in[0]);
         ::close(out[1]);
         ::close(er[1]);
         n.in = in[1];
         n.out = out[0];
         n.err = er[0];
-        if (n.kubectl < 0) {
-            err << "podtrace: cannot run " << kube_.kubectl << ": " << std::strerror(spawn_errno)
-                << '\n';
+        if (!pid) {
             close_fd(n.in);
             close_fd(n.out);
             close_fd(n.err);
-            return false;
+            return std::unexpected(
+                Error{"cannot run " + kube_.kubectl + ": " + pid.error().message});
         }
+        n.kubectl = *pid;
         // The start line: data on standard input reaches the container only through the
         // attach, so once podtrace reads it, its output reaches us too.
-        (void)lab::write_all(n.in, "start\n");  // a kubectl that died: its exit says why
+        (void)process::write_all(n.in, "start\n");  // a kubectl that died: its exit says why
         nodes_.push_back(std::move(n));
     }
-    return true;
+    return {};
 }
 
 bool NodeCaptures::pump(std::chrono::milliseconds timeout, const Sink& sink, const Line& line) {
@@ -243,7 +199,7 @@ bool NodeCaptures::reap() {
         int status = 0;
         const pid_t r = ::waitpid(n.kubectl, &status, WNOHANG);
         if (r == n.kubectl) {
-            n.status = lab::exit_code(status);
+            n.status = process::exit_code(status);
             n.kubectl = -1;
         } else {
             all = false;
@@ -255,7 +211,7 @@ bool NodeCaptures::reap() {
 void NodeCaptures::stop() {
     for (Node& n : nodes_) {
         if (n.in < 0) continue;
-        (void)lab::write_all(n.in, "stop\n");
+        (void)process::write_all(n.in, "stop\n");
         close_fd(n.in);
     }
 }
@@ -268,7 +224,7 @@ void NodeCaptures::kill_all() {
         int status = 0;
         while (::waitpid(n.kubectl, &status, 0) < 0 && errno == EINTR) {
         }
-        n.status = lab::exit_code(status);
+        n.status = process::exit_code(status);
         n.kubectl = -1;
     }
 }
@@ -278,31 +234,38 @@ void NodeCaptures::delete_pods(std::ostream& log) {
     deleted_ = true;
     std::vector<std::string> get{"get", "pods", "-o", "json"};
     if (!kube_.namespace_.empty()) get.push_back("--namespace=" + kube_.namespace_);
-    const KubectlRun r = run_kubectl(kube_, get);
+    const auto r = run_kubectl(kube_, get);
     std::vector<std::string> names;
-    try {
-        const auto doc = nlohmann::json::parse(r.out);
-        for (const auto& item : doc.at("items"))
-            for (const auto& c : item.at("spec").at("containers"))
-                for (const auto& e : c.value("env", nlohmann::json::array()))
-                    if (e.value("name", "") == "PODTRACE_SESSION" &&
-                        e.value("value", "") == session_)
-                        names.push_back(item.at("metadata").at("name").get<std::string>());
-    } catch (const std::exception& e) {
+    std::optional<std::string> why;  // why the pods could not be listed
+    if (!r) {
+        why = r.error().message;
+    } else {
+        try {
+            const auto doc = nlohmann::json::parse(r->out);
+            for (const auto& item : doc.at("items"))
+                for (const auto& c : item.at("spec").at("containers"))
+                    for (const auto& e : c.value("env", nlohmann::json::array()))
+                        if (e.value("name", "") == "PODTRACE_SESSION" &&
+                            e.value("value", "") == session_)
+                            names.push_back(item.at("metadata").at("name").get<std::string>());
+        } catch (const std::exception& e) {
+            why = r->status != 0 ? r->err : e.what();
+        }
+    }
+    if (why) {
         log << "podtrace: could not list this session's debug pods (" << session_
-            << "); delete them by hand: kubectl get pods | grep node-debugger ("
-            << (r.status != 0 ? r.err : e.what()) << ")\n";
+            << "); delete them by hand: kubectl get pods | grep node-debugger (" << *why << ")\n";
         return;
     }
     if (names.empty()) return;
     std::vector<std::string> del{"delete", "pod", "--wait=false", "--ignore-not-found"};
     if (!kube_.namespace_.empty()) del.push_back("--namespace=" + kube_.namespace_);
     del.insert(del.end(), names.begin(), names.end());
-    const KubectlRun d = run_kubectl(kube_, del);
-    if (d.status != 0) {
+    const auto d = run_kubectl(kube_, del);
+    if (!d || d->status != 0) {
         log << "podtrace: kubectl delete pod failed; delete by hand:";
         for (const auto& n : names) log << ' ' << n;
-        log << " (" << d.err << ")\n";
+        log << " (" << (d ? d->err : d.error().message) << ")\n";
         return;
     }
     log << "podtrace: deleted debug pod" << (names.size() == 1 ? "" : "s");
@@ -310,7 +273,7 @@ void NodeCaptures::delete_pods(std::ostream& log) {
     log << '\n';
 }
 
-std::vector<PodPlace> pod_places(const std::string& pods_json) {
+std::expected<std::vector<PodPlace>, Error> pod_places(const std::string& pods_json) {
     std::vector<PodPlace> out;
     try {
         const auto doc = nlohmann::json::parse(pods_json);
@@ -324,21 +287,21 @@ std::vector<PodPlace> pod_places(const std::string& pods_json) {
             out.push_back(std::move(p));
         }
     } catch (const std::exception& e) {
-        throw std::runtime_error(std::string("not a pod list: ") + e.what());
+        return std::unexpected(Error{std::string("not a pod list: ") + e.what()});
     }
     return out;
 }
 
-std::vector<std::string> node_names(const std::string& nodes_json) {
+std::expected<std::vector<std::string>, Error> node_names(const std::string& nodes_json) {
     std::vector<std::string> out;
     try {
         const auto doc = nlohmann::json::parse(nodes_json);
         for (const auto& item : doc.at("items"))
             out.push_back(item.at("metadata").at("name").get<std::string>());
     } catch (const std::exception& e) {
-        throw std::runtime_error(std::string("not a node list: ") + e.what());
+        return std::unexpected(Error{std::string("not a node list: ") + e.what()});
     }
     return out;
 }
 
-}  // namespace podtrace::app
+}  // namespace podtrace::kube

@@ -6,17 +6,19 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <expected>
 #include <functional>
 #include <iosfwd>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "lab/netns.hpp"
+#include "core/error.hpp"
+#include "process/run.hpp"
 
-namespace podtrace::app {
+namespace podtrace::kube {
 
-struct KubeConfig {
+struct Config {
     std::string kubectl = "kubectl";
     std::string context;    // --context, "" for kubectl's current
     std::string namespace_;  // where the debug pods go, "" for kubectl's current
@@ -24,14 +26,10 @@ struct KubeConfig {
     std::string profile = "netadmin";
 };
 
-// Runs kubectl with the config's --context and `args` to completion (lab/netns.hpp's runner):
-// exit code (128+N for signal N, 127 when it could not start), standard output and error.
-using KubectlRun = lab::Exec;
-KubectlRun run_kubectl(const KubeConfig& k, const std::vector<std::string>& args);
-
-// Starts argv in our process group (it may use the terminal) with our standard streams and
-// `fds` as its descriptors 3, 4, ...; -1 when it could not start (errno set).
-pid_t spawn_inheriting(const std::vector<std::string>& argv, const std::vector<int>& fds);
+// Runs kubectl with the config's --context and `args` to completion (process::run): exit code
+// (128+N for signal N, 127 when it could not start), standard output and error.
+std::expected<process::Exec, Error> run_kubectl(const Config& k,
+                                                const std::vector<std::string>& args);
 
 // "30s", "2m", "1h", "500ms", or seconds as a number; nullopt when it is none of these.
 std::optional<double> parse_duration(const std::string& text);
@@ -53,14 +51,13 @@ public:
     };
 
     // `capture_args` go after `podtrace capture --stdin-control --node NAME -w -`.
-    NodeCaptures(KubeConfig k, std::vector<std::string> capture_args);
+    NodeCaptures(Config k, std::vector<std::string> capture_args);
     ~NodeCaptures();  // stop(), wait a moment, kill what is left, delete the debug pods
     NodeCaptures(const NodeCaptures&) = delete;
     NodeCaptures& operator=(const NodeCaptures&) = delete;
 
-    // Starts kubectl debug on each node and sends the start line. False after writing why to
-    // `err`.
-    bool start(const std::vector<std::string>& nodes, std::ostream& err);
+    // Starts kubectl debug on each node and sends the start line.
+    std::expected<void, Error> start(const std::vector<std::string>& nodes);
     std::vector<Node>& nodes() { return nodes_; }
     const std::string& session() const { return session_; }
 
@@ -81,7 +78,7 @@ public:
     void delete_pods(std::ostream& log);
 
 private:
-    KubeConfig kube_;
+    Config kube_;
     std::vector<std::string> capture_args_;
     std::string session_;
     std::vector<Node> nodes_;
@@ -92,10 +89,10 @@ private:
 struct PodPlace {
     std::string ns, name, node, ip;
 };
-// The pods of a `kubectl get pods -A -o json` document; throws std::runtime_error naming the
-// fault when the text is not such a document.
-std::vector<PodPlace> pod_places(const std::string& pods_json);
+// The pods of a `kubectl get pods -A -o json` document; the error names the fault when the text
+// is not such a document.
+std::expected<std::vector<PodPlace>, Error> pod_places(const std::string& pods_json);
 // The node names of a `kubectl get nodes -o json` document.
-std::vector<std::string> node_names(const std::string& nodes_json);
+std::expected<std::vector<std::string>, Error> node_names(const std::string& nodes_json);
 
-}  // namespace podtrace::app
+}  // namespace podtrace::kube
