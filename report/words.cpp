@@ -197,8 +197,13 @@ std::string verdict(const Session& d, const Flow& f) {
         if (fs.size() > 1) s += " (+" + std::to_string(fs.size() - 1) + " more)";
         return s;
     }
-    if (f.rev.packets > 0) return "ok, both ways";
-    return f.kind == trace::PathKind::unknown ? "seen one way" : "ok, one way";
+    if (!arrived(d, f)) return "seen one way";
+    return f.rev.packets > 0 ? "ok, both ways" : "ok, one way";
+}
+
+bool arrived(const Session& d, const Flow& f) {
+    return findings_of(d, f.id).empty() &&
+           (f.rev.packets > 0 || f.kind != trace::PathKind::unknown);
 }
 
 std::string decode_summary(const decode::Stats& s) {

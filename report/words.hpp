@@ -36,6 +36,8 @@ std::string pool_mode_text(const Session& s);
 std::span<const trace::Diagnosis> findings_of(const Session& s, std::uint32_t flow);
 // "ok, both ways", "dropped on k8s-w2 after tunl0, before cali49778cadcf1 (+1 more)".
 std::string verdict(const Session& s, const trace::Flow& f);
+// The verdict is "ok": no finding, and the flow was seen both ways or its kind is known.
+bool arrived(const Session& s, const trace::Flow& f);
 // The "dropped" finding of `flow` that says its packets stopped at `last` (where a path's last
 // sighting was), or nullptr.
 const trace::Diagnosis* stopped_at(const Session& s, std::uint32_t flow, trace::PointId last);

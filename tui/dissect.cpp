@@ -200,8 +200,8 @@ std::string tcp_flags(std::uint16_t flags) {
     return s;
 }
 
-std::string truncated(std::size_t have, std::size_t need) {
-    return fmt("[truncated: %zu of %zu bytes captured]", have, need);
+std::string bytes_captured(std::size_t have, std::size_t need) {
+    return fmt("%zu of %zu bytes captured", have, need);
 }
 
 // Where a header claims to end, from its own fields: what a cut frame is measured against.
@@ -240,7 +240,7 @@ std::size_t header_len(const pd::Layer& l, pd::ByteView v) {
 class Dissector {
 public:
     Dissector(std::uint32_t linktype, std::span<const std::uint8_t> bytes, const pd::Decoded& d,
-              std::vector<std::string>& out)
+              std::vector<TreeLine>& out)
         : linktype_(linktype), bytes_(bytes), v_(bytes.data(), bytes.size()), d_(d), out_(out) {
         for (std::size_t i = 0; i < d_.nlayers; ++i)
             if (d_.layers[i].quoted) {
@@ -263,7 +263,7 @@ public:
         if (!refusal_.second.empty() && !said_truncated_ &&
             pd::status_of(d_.reason) != pd::Status::truncated)
             out_.insert(out_.begin() + static_cast<std::ptrdiff_t>(refusal_.first),
-                        "  [malformed: libtins: " + refusal_.second + "]");
+                        {"  [malformed: libtins: " + refusal_.second + "]"});
         if (raw_len_ > 0 && raw_off_ >= last_end_)
             layer(fmt("Data, %zu bytes", raw_len_));
         else if (pd::status_of(d_.reason) == pd::Status::unsupported && last_end_ < bytes_.size())
@@ -275,8 +275,12 @@ public:
     }
 
 private:
-    void layer(std::string s) { out_.push_back(std::move(s)); }
-    void field(std::string s) { out_.push_back("  " + std::move(s)); }
+    void layer(std::string s) { out_.push_back({std::move(s), true}); }
+    void field(std::string s) { out_.push_back({"  " + std::move(s)}); }
+    // "[truncated: …]": the capture cut the layer short.
+    void truncated_field(std::string what) {
+        out_.push_back({"  [truncated: " + std::move(what) + ']', false, true});
+    }
     std::string name(const char* base, std::size_t off) const {
         return off >= quote_start_ ? std::string(base) + " (quoted)" : std::string(base);
     }
@@ -456,7 +460,7 @@ private:
         if (off >= quote_start_) {
             field(fmt("[quoted: %zu of %zu bytes]", have, claimed));
         } else {
-            field(truncated(have, claimed));
+            truncated_field(bytes_captured(have, claimed));
             said_truncated_ = true;
         }
     }
@@ -621,7 +625,7 @@ private:
         }
         if (l.proto == pd::Proto::ipv4 || l.proto == pd::Proto::ipv6) return;
         if (have < hlen && !quoted) {
-            field(truncated(have, hlen));
+            truncated_field(bytes_captured(have, hlen));
             said_truncated_ = true;
         }
         refused(quoted);
@@ -677,7 +681,7 @@ private:
             field(fmt("encrypted packet %u bytes (with the 16-byte tag)", w.payload_len));
             const std::size_t got = have > 16 ? have - 16 : 0;
             if (got < w.payload_len) {
-                field(truncated(got, w.payload_len));
+                truncated_field(bytes_captured(got, w.payload_len));
                 said_truncated_ = true;
             }
         } else
@@ -716,12 +720,12 @@ private:
             default: break;
         }
         if (what == nullptr) {
-            field(fmt("[truncated: %s]", pd::reason_name(d_.reason)));
+            truncated_field(pd::reason_name(d_.reason));
             return;
         }
         const std::size_t start = std::min(last_end_, bytes_.size());
         layer(what);
-        field(truncated(bytes_.size() - start, need));
+        truncated_field(bytes_captured(bytes_.size() - start, need));
     }
 
     const char* icmp_name() const {
@@ -733,7 +737,7 @@ private:
     std::span<const std::uint8_t> bytes_;
     pd::ByteView v_;
     const pd::Decoded& d_;
-    std::vector<std::string>& out_;
+    std::vector<TreeLine>& out_;
     std::size_t quote_start_ = std::numeric_limits<std::size_t>::max();
     std::size_t covered_ = 0;                      // libtins showed every header before this offset
     std::size_t last_end_ = 0;                     // where the last header shown ends
@@ -745,8 +749,8 @@ private:
 
 }  // namespace
 
-std::vector<std::string> dissect(std::uint32_t linktype, std::span<const std::uint8_t> bytes,
-                                 const decode::Ports& ports) {
+std::vector<TreeLine> dissect(std::uint32_t linktype, std::span<const std::uint8_t> bytes,
+                              const decode::Ports& ports) {
     core::Frame frame;
     frame.linktype = linktype;
     frame.wirelen = static_cast<std::uint32_t>(bytes.size());
@@ -754,7 +758,7 @@ std::vector<std::string> dissect(std::uint32_t linktype, std::span<const std::ui
     // Not on the stack: a Decoded is a few KiB and the UI thread may call this often.
     auto d = std::make_unique<decode::Decoded>();
     decode::decode_frame(frame, ports, *d);
-    std::vector<std::string> out;
+    std::vector<TreeLine> out;
     Dissector(linktype, bytes, *d, out).run();
     return out;
 }

@@ -559,6 +559,7 @@ void Engine::Impl::fill_detail(std::uint32_t id, FlowDetail& out) {
     fill_row(f, out.row);
     out.kind = report::kind_text(session, f);
     out.verdict = report::verdict(session, f);
+    out.ok = report::arrived(session, f);
     out.findings.clear();
     for (const trace::Diagnosis& x : report::findings_of(session, id))
         out.findings.push_back(finding_line(x));

@@ -69,6 +69,7 @@ struct FlowDetail {
     FlowRow row;
     std::string kind;                   // as report's text: "cross-node IPIP, host-networked …"
     std::string verdict;                // report's one-line verdict
+    bool ok = false;                    // the verdict says it arrived ("ok, both ways")
     std::vector<std::string> findings;  // the flow's findings, one line each
     std::vector<HopLatency> hops;
     std::vector<PacketPath> packets;  // the most recent ones kept, oldest first
@@ -76,11 +77,24 @@ struct FlowDetail {
     std::uint64_t frames_kept = 0;    // frames of the flow still in the packet store (for `s`)
 };
 
+// One line of a frame's dissection: a layer's header (no indent) or one of its fields (two
+// spaces), e.g.
+//   "Ethernet II, src 0a:58:..., dst ee:ee:ee:ee:ee:ee"
+//   "  type 0x0800 (IPv4)"
+//   "IPv4, src 192.168.10.101, dst 192.168.10.102"
+//   "  ttl 64, id 0x1234, flags DF, total length 104, protocol 4 (IPIP)"
+struct TreeLine {
+    std::string text;
+    bool layer = false;      // a layer's header
+    bool truncated = false;  // says the capture cut the layer short
+    bool operator==(const TreeLine&) const = default;
+};
+
 // The Packet screen: one sighting, dissected.
 struct PacketDetail {
     std::uint64_t frame = 0;
-    std::string title;              // "k8s-w1/ens5 out  2026-11-27 12:00:00.123456789  98 bytes"
-    std::vector<std::string> tree;  // one line per field; two spaces of indent per level
+    std::string title;           // "k8s-w1/ens5 out  2026-11-27 12:00:00.123456789  98 bytes"
+    std::vector<TreeLine> tree;  // tui::dissect()
     std::vector<std::uint8_t> bytes;
     bool kept = true;  // false: the store has let it go (the title still says what it was)
 };

@@ -378,11 +378,9 @@ PathBody path_body(const FlowDetail& d, const View& v, int width) {
 Canvas packet_body(const PacketDetail& p, int width) {
     Canvas c(width, 0);
     if (!p.kept) c.put(0, c.add_row(), "frame no longer kept (raise --keep)", Style::bad);
-    for (const std::string& line : p.tree) {
-        const bool layer = !line.empty() && line[0] != ' ';
-        const bool cut = line.find("[truncated") != std::string::npos;
-        c.put(0, c.add_row(), line, cut ? Style::bad : layer ? Style::header : Style::normal);
-    }
+    for (const TreeLine& line : p.tree)
+        c.put(0, c.add_row(), line.text,
+              line.truncated ? Style::bad : line.layer ? Style::header : Style::normal);
     if (!p.bytes.empty()) {
         c.add_row();
         for (const std::string& line : hex_dump(p.bytes)) c.put(0, c.add_row(), line);
@@ -593,9 +591,8 @@ void draw_path(const Snapshot& s, const View& v, Canvas& c) {
     }
     const FlowDetail& d = *s.detail;
     int x = c.put(0, 2, ellipsize(d.kind, c.width()));
-    const bool ok = d.verdict.starts_with("ok");
     c.put(x + 2, 2, ellipsize("verdict: " + d.verdict, c.width() - x - 2),
-          ok                   ? Style::good
+          d.ok                 ? Style::good
           : d.findings.empty() ? Style::normal
                                : Style::bad);
     if (const PacketPath* p = current_packet(d, v)) {

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <iostream>
 #include <sstream>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,8 +39,16 @@ using podtrace::test::split;
 namespace fs = std::filesystem;
 namespace pd = podtrace::decode;
 namespace pp = podtrace::probes;
-using podtrace::tui::dissect;
 using podtrace::tui::hex_dump;
+using podtrace::tui::TreeLine;
+
+// The tree's lines as the Packet screen shows them.
+std::vector<std::string> dissect(std::uint32_t linktype, std::span<const std::uint8_t> bytes,
+                                 const pd::Ports& ports = {}) {
+    std::vector<std::string> out;
+    for (const TreeLine& l : podtrace::tui::dissect(linktype, bytes, ports)) out.push_back(l.text);
+    return out;
+}
 
 struct OwnedFrame {
     std::uint32_t linktype = 0;
@@ -205,6 +214,13 @@ TEST_CASE("dissect: every prefix of a VXLAN frame says what the cut took", "[dis
     INFO(text(lines));
     CHECK(lines.back() == "  [truncated: 18 of 20 bytes captured]");
     CHECK(lines[lines.size() - 2] == "IPv4");
+    // What the screen styles by: the layers and the cut, marked as such, not found in the text.
+    CHECK(podtrace::tui::dissect(1, head).back() ==
+          TreeLine{"  [truncated: 18 of 20 bytes captured]", false, true});
+    for (const TreeLine& l : podtrace::tui::dissect(vx.linktype, vx.bytes)) {
+        CHECK(l.layer == !l.text.starts_with(' '));
+        CHECK_FALSE(l.truncated);
+    }
 }
 
 TEST_CASE("dissect: link types libtins has no class for, and odd frames", "[dissect]") {

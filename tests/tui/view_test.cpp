@@ -177,6 +177,7 @@ FlowDetail detail3(const Snapshot& s) {
     d.row = s.flows[0];
     d.kind = "cross-node IPIP";
     d.verdict = "ok, both ways";
+    d.ok = true;
     d.packets = {request(4), reply(5), request(6)};
     d.packets_seen = 6;
     d.frames_kept = 30;
@@ -190,6 +191,7 @@ FlowDetail detail7(const Snapshot& s) {
     d.row = s.flows[2];
     d.kind = "egress, SNAT 172.16.158.2:40500 -> 192.168.10.101:61000";
     d.verdict = "ok, both ways";
+    d.ok = true;
     PacketPath p;
     p.number = 1;
     p.verdict = "egress k8s-w1 2 hops: 172.16.158.2.40500 > 203.0.113.10.443 TCP [S]";
@@ -232,10 +234,11 @@ public:
             PacketDetail p;
             p.frame = q.frame;
             p.title = "k8s-w1/ens5 out  2026-11-27 12:00:00.123456789  98 bytes";
-            p.tree = {"Ethernet II, src 0a:58:0a:00:00:01, dst ee:ee:ee:ee:ee:ee",
-                      "  type 0x0800 (IPv4)", "IPv4, src 192.168.10.101, dst 192.168.10.102",
-                      "  ttl 64, id 0x1234, flags DF, total length 104, protocol 4 (IPIP)",
-                      "ICMP [truncated: 4 of 8 bytes captured]"};
+            p.tree = {{"Ethernet II, src 0a:58:0a:00:00:01, dst ee:ee:ee:ee:ee:ee", true},
+                      {"  type 0x0800 (IPv4)"},
+                      {"IPv4, src 192.168.10.101, dst 192.168.10.102", true},
+                      {"  ttl 64, id 0x1234, flags DF, total length 104, protocol 4 (IPIP)"},
+                      {"ICMP [truncated: 4 of 8 bytes captured]", true, true}};
             for (int i = 0; i < 40; ++i) p.bytes.push_back(std::uint8_t(0x41 + i % 26));
             p.kept = q.frame != 999;
             out.packet = p;
