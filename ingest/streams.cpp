@@ -26,10 +26,6 @@ bool final_state(State s) {
 StreamMerge::StreamMerge(const InputOptions& opt, trace::Names& names, trace::Topology& topo)
     : opt_(opt), names_(names), topo_(topo), step_(opt.ports) {}
 
-StreamMerge::~StreamMerge() {
-    if (readers_) readers_->stop();
-}
-
 std::expected<void, Error> StreamMerge::open() {
     std::vector<std::string> paths;
     streams_.resize(opt_.files.size());

@@ -59,9 +59,8 @@ public:
     using PointHook = std::function<void(trace::PointId, std::size_t stream)>;
 
     // Every -r [NODE=]PATH is a stream; capture points are named into `names`, node facts and
-    // what each point covered go to `topo`.
+    // what each point covered go to `topo`. Destroying it stops and joins the readers.
     StreamMerge(const InputOptions& opt, trace::Names& names, trace::Topology& topo);
-    ~StreamMerge();  // stops and joins the readers
     StreamMerge(const StreamMerge&) = delete;
     StreamMerge& operator=(const StreamMerge&) = delete;
 
