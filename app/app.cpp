@@ -1,13 +1,27 @@
 #include "app/app.hpp"
 
+#include <cerrno>
+#include <cstring>
 #include <iostream>
 #include <vector>
 
 #include "app/command.hpp"
+#include "app/printable_stream.hpp"
 
 namespace podtrace::app {
 
+bool flush_output(std::ostream& out, std::ostream& err, std::string_view command) {
+    errno = 0;
+    out.flush();
+    if (out) return true;
+    const int e = errno;  // set by the write(2) that failed
+    err << "podtrace: " << command << ": cannot write to standard output"
+        << (e ? std::string(": ") + std::strerror(e) : std::string()) << '\n';
+    return false;
+}
+
 int run(int argc, char** argv) {
+    const PrintableStreams printable;  // no control byte from input reaches the terminal
     // Installed as kubectl-podtrace, `kubectl podtrace X` is `podtrace kubectl X`.
     std::vector<char*> args(argv, argv + argc);
     const std::string_view self = argc > 0 ? argv[0] : "";

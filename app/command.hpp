@@ -5,6 +5,7 @@
 #include <expected>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/error.hpp"
@@ -26,6 +27,10 @@ Command add_report_command(CLI::App& cli);
 Command add_lab_command(CLI::App& cli);
 Command add_tui_command(CLI::App& cli);
 Command add_kubectl_command(CLI::App& cli);
+// Flushes standard output; false when what was written did not all get out (a full disk, a
+// closed descriptor), after saying so with the reason: "podtrace: COMMAND: cannot write to
+// standard output: No space left on device". The caller exits 2.
+bool flush_output(std::ostream& out, std::ostream& err, std::string_view command);
 // Discovery with Calico's veth name rule, so that cali* veths are named from /proc.
 probes::DiscoverOptions discover_options();
 // Live capture as `capture` and `tui` take it: -i, -s, -B, --node, --user and BPF filter words.

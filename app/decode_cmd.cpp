@@ -38,7 +38,7 @@ int decode_command(const DecodeOptions& opt, std::ostream& out, std::ostream& er
         points.clear();
         core::Frame frame;
         probes::CaptureFile::Read r = probes::CaptureFile::Read::end;
-        while ((opt.count < 0 || printed < opt.count) &&
+        while (out && (opt.count < 0 || printed < opt.count) &&
                (r = file->next(frame)) == probes::CaptureFile::Read::frame) {
             decoder.decode(frame, d);
             ++printed;
@@ -71,7 +71,7 @@ int decode_command(const DecodeOptions& opt, std::ostream& out, std::ostream& er
         }
         if (opt.count >= 0 && printed >= opt.count) break;
     }
-    out.flush();
+    if (!flush_output(out, err, "decode")) rc = 2;
     if (!opt.quiet) err << "podtrace: " << stats_text(decoder.stats()) << '\n';
     return rc;
 }

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "app/command.hpp"
+#include "core/printable.hpp"
 #include "report/format.hpp"
 #include "report/output.hpp"
 #include "report/report.hpp"
@@ -67,14 +68,15 @@ int report_command(const ReportCli& opt, std::ostream& out, std::ostream& err) {
         if (!f.error.empty()) err << "podtrace: report: " << f.error << '\n';
     if (auto done = r.conclude(); !done) return fail(done.error());
 
-    // Written whole or not at all: a CI job never reads half a report.
+    // Written whole or not at all: a CI job never reads half a report. What came from input is
+    // printable in a file as on a terminal.
     std::ostringstream buf;
     report::write(r, opt.format, buf);
+    const std::string text = core::printable(buf.str(), true);
     if (opt.output.empty() || opt.output == "-") {
-        out << buf.str();
-        out.flush();
-        if (!out) return fail(Error{"cannot write to standard output"});
-    } else if (auto w = report::write_output(opt.output, buf.str()); !w) {
+        out << text;
+        if (!flush_output(out, err, "report")) return 2;
+    } else if (auto w = report::write_output(opt.output, text); !w) {
         return fail(w.error());
     }
     for (std::size_t i = 0; i < r.results.size(); ++i)

@@ -75,33 +75,41 @@ std::string check(const TuiCli& c) {
 }
 
 int tui_command(TuiCli& c, std::ostream& out, std::ostream& err) {
-    if (const std::string e = check(c); !e.empty()) {
-        err << "podtrace: tui: " << e << '\n';
+    const auto fail = [&](const Error& e) {
+        err << "podtrace: tui: " << e.message << '\n';
         return 2;
-    }
+    };
+    if (const std::string e = check(c); !e.empty()) return fail(Error{e});
     tui::RunOptions run;
     const char* no_color = std::getenv("NO_COLOR");
     run.color = !c.no_color && !(no_color && *no_color);
     run.save_dir = c.save_dir;
     run.styles = c.styles;
-    if (auto keys = tui::parse_keys(c.keys); !keys) {
-        err << "podtrace: tui: " << keys.error().message << '\n';
-        return 2;
-    } else {
+    if (auto keys = tui::parse_keys(c.keys); !keys)
+        return fail(keys.error());
+    else
         run.keys = std::move(*keys);
-    }
     if (const auto size = parse_size(c.snapshot)) std::tie(run.width, run.height) = *size;
     c.opt.keep_bytes = static_cast<std::size_t>(c.keep_mib * 1024 * 1024);
     c.opt.live = live_options(c.live);
     c.opt.user = c.live.user;
     c.opt.discovery = discover_options();
     auto engine = tui::Engine::open(c.opt);
-    if (!engine) {
-        err << "podtrace: tui: " << engine.error().message << '\n';
-        return 2;
-    }
+    if (!engine) return fail(engine.error());
     (*engine)->start();
-    return run.width ? tui::run_snapshot(**engine, run, out) : tui::run_terminal(**engine, run);
+    int rc = 0;
+    if (run.width) {
+        if (auto r = tui::run_snapshot(**engine, run, out); !r) return fail(r.error());
+        if (!flush_output(out, err, "tui")) rc = 2;
+    } else if (auto r = tui::run_terminal(**engine, run); !r) {
+        return fail(r.error());
+    } else {
+        rc = *r;
+    }
+    // Bad input is exit 2, as `report` has it, once the screen is shown (or left).
+    const auto errors = (*engine)->input_errors();
+    for (const Error& e : errors) fail(e);
+    return errors.empty() ? rc : 2;
 }
 
 }  // namespace

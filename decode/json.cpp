@@ -157,7 +157,9 @@ std::string frame_json(const Decoded& d, const std::string& file, std::uint64_t 
         j["fingerprint"] = buf;
         j["fingerprint_partial"] = d.fingerprint_partial;
     }
-    return j.dump();
+    // Plain ASCII whatever the input held: bytes that are not UTF-8 (a pcapng name, a file name)
+    // become U+FFFD, where dump() would throw, and everything past ASCII a \uXXXX escape.
+    return j.dump(-1, ' ', true, json::error_handler_t::replace);
 }
 
 }  // namespace podtrace::decode

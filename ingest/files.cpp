@@ -134,7 +134,11 @@ std::expected<void, Error> FileSet::open() {
     m.inputs.resize(m.opt.files.size());
     for (std::size_t i = 0; i < m.opt.files.size(); ++i) {
         m.inputs[i].spec = probes::parse_file_arg(m.opt.files[i]);
-        if (m.inputs[i].spec.path == "-") m.rereadable = false;
+        if (m.inputs[i].spec.path == "-") {
+            if (!m.rereadable)
+                return std::unexpected(Error{"-: standard input given twice (it is read once)"});
+            m.rereadable = false;
+        }
         m.total += file_size(m.inputs[i].spec.path);
     }
     // Nodes are known from names and annotations only once a file is open: open all first.
@@ -206,7 +210,7 @@ std::expected<void, Error> FileSet::align_clocks(
             std::int64_t since = 0;
             for (std::size_t j = 0; j < pending.size(); ++j) {
                 if (!pending[j].has) continue;
-                const std::int64_t t = shifted(pending[j].f.ts_ns, pending[j].first_ns);
+                const std::int64_t t = core::sub_ns(pending[j].f.ts_ns, pending[j].first_ns);
                 if (i == pending.size() || t < since) i = j, since = t;
             }
             if (i == pending.size()) break;

@@ -1,5 +1,9 @@
 #include "ingest/inventory.hpp"
 
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <utility>
@@ -8,8 +12,11 @@ namespace podtrace::ingest {
 namespace {
 
 std::expected<std::string, Error> slurp(const std::string& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+        return std::unexpected(Error{path + ": is a directory"});
     std::ifstream in(path, std::ios::binary);
-    if (!in) return std::unexpected(Error{path + ": cannot open"});
+    if (!in) return std::unexpected(Error{path + ": cannot open: " + std::strerror(errno)});
     std::ostringstream s;
     s << in.rdbuf();
     if (in.bad()) return std::unexpected(Error{path + ": read error"});

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/frame.hpp"
+#include "core/time.hpp"
 #include "decode/decoder.hpp"
 #include "trace/clock.hpp"
 #include "trace/sighting.hpp"
@@ -28,14 +29,6 @@ NodeAddresses node_addresses(const trace::NodeFacts& facts);
 // Sets s.direction when the capture gave none and the node's addresses tell; `by_node` is
 // indexed by node id.
 void infer_direction(trace::Sighting& s, std::span<const NodeAddresses> by_node);
-
-// ts - shift, saturating: a timestamp is whatever the file says, an offset whatever the clock
-// estimate gave.
-inline std::int64_t shifted(std::int64_t ts, std::int64_t shift) {
-    std::int64_t out = 0;
-    if (!__builtin_sub_overflow(ts, shift, &out)) return out;
-    return shift > 0 ? INT64_MIN : INT64_MAX;
-}
 
 class Step {
 public:
@@ -57,7 +50,7 @@ public:
         return node < offset_.size() ? offset_[node] : 0;
     }
     std::int64_t corrected(std::uint16_t node, std::int64_t ts) const {
-        return shifted(ts, offset(node));
+        return core::sub_ns(ts, offset(node));
     }
 
     // Decodes `f` (counted in stats()); decoded() is valid until the next frame.

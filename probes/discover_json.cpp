@@ -132,11 +132,13 @@ json facts_to_json(const NodeFacts& f) {
 
 std::string conntrack_json(const FiveTuple& query, const std::optional<NatMapping>& m, int indent) {
     return json{{"query", to_string(query)}, {"conntrack", m ? mapping_json(*m) : json(nullptr)}}
-        .dump(indent);
+        .dump(indent, ' ', true, json::error_handler_t::replace);
 }
 
 std::string facts_json(const NodeFacts& facts, int indent) {
-    return facts_to_json(facts).dump(indent);
+    // An interface name need not be UTF-8: such bytes become U+FFFD (dump() would throw), and
+    // the document is plain ASCII.
+    return facts_to_json(facts).dump(indent, ' ', true, json::error_handler_t::replace);
 }
 
 }  // namespace podtrace::probes

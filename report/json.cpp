@@ -219,7 +219,9 @@ void write_json(const Report& r, std::ostream& out) {
     // Only when the clock pass stopped early, so that a report over every frame stays as it was.
     if (d.clocks.frames)
         doc["clock_prefix"] = {{"frames", d.clocks.frames}, {"span_ns", d.clocks.span_ns}};
-    out << doc.dump(2) << '\n';
+    // Plain ASCII whatever the input held: bytes that are not UTF-8 (a pcapng name, a file name)
+    // become U+FFFD, where dump() would throw, and everything past ASCII a \uXXXX escape.
+    out << doc.dump(2, ' ', true, json::error_handler_t::replace) << '\n';
 }
 
 }  // namespace podtrace::report

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "core/time.hpp"
 #include "trace/correlate.hpp"
 #include "trace/ip.hpp"
 #include "trace/sighting.hpp"
@@ -45,7 +46,7 @@ Classification classify(const Path& p);
 
 // Time from hop i-1 to hop i (i >= 1).
 inline std::int64_t hop_latency_ns(const Path& p, std::size_t i) {
-    return p.sightings[i].ts_ns - p.sightings[i - 1].ts_ns;
+    return core::sub_ns(p.sightings[i].ts_ns, p.sightings[i - 1].ts_ns);
 }
 
 }  // namespace podtrace::trace

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <limits>
 
+#include "core/time.hpp"
+
 namespace podtrace::trace {
 
 namespace {
@@ -25,8 +27,12 @@ constexpr std::uint32_t kMaxCount = 4;
 constexpr std::int64_t kNoSend = std::numeric_limits<std::int64_t>::min();
 constexpr std::int64_t kNoReceive = std::numeric_limits<std::int64_t>::max();
 
+// v / 2 rounded down and, for v >= 0, up; neither overflows at the ends of the range.
 std::int64_t floor_half(std::int64_t v) {
-    return v >= 0 ? v / 2 : -((-v + 1) / 2);
+    return v >> 1;
+}
+std::int64_t ceil_half(std::int64_t v) {
+    return (v >> 1) + (v & 1);
 }
 
 // The lower envelope of one-way delays between two nodes a < b.
@@ -34,7 +40,7 @@ struct Pair {
     std::int64_t d_ab = kNoReceive, d_ba = kNoReceive;
     std::uint64_t n_ab = 0, n_ba = 0;
     bool both() const { return n_ab && n_ba; }
-    bool consistent() const { return d_ab + d_ba >= 0; }
+    bool consistent() const { return core::add_ns(d_ab, d_ba) >= 0; }
     bool usable() const { return both() && consistent(); }
     std::uint64_t matches() const { return n_ab + n_ba; }
 };
@@ -49,7 +55,7 @@ Step step(const Pair& p, bool from_is_a) {
     const auto d_fwd = from_is_a ? p.d_ab : p.d_ba;
     const auto d_back = from_is_a ? p.d_ba : p.d_ab;
     // Rounding the offset down and the uncertainty up keeps [-d_back, d_fwd] inside the range.
-    return Step{floor_half(d_fwd - d_back), -floor_half(-(d_fwd + d_back)),
+    return Step{floor_half(core::sub_ns(d_fwd, d_back)), ceil_half(core::add_ns(d_fwd, d_back)),
                 from_is_a ? p.n_ab : p.n_ba, from_is_a ? p.n_ba : p.n_ab};
 }
 
@@ -115,11 +121,11 @@ std::vector<NodeClock> ClockEstimator::estimate() const {
                 const auto& a = i_small ? s : it->second;
                 const auto& b = i_small ? it->second : s;
                 if (a.last_sent != kNoSend && b.first_received != kNoReceive) {
-                    p.d_ab = std::min(p.d_ab, b.first_received - a.last_sent);
+                    p.d_ab = std::min(p.d_ab, core::sub_ns(b.first_received, a.last_sent));
                     ++p.n_ab;
                 }
                 if (b.last_sent != kNoSend && a.first_received != kNoReceive) {
-                    p.d_ba = std::min(p.d_ba, a.first_received - b.last_sent);
+                    p.d_ba = std::min(p.d_ba, core::sub_ns(a.first_received, b.last_sent));
                     ++p.n_ba;
                 }
             }
@@ -159,11 +165,11 @@ std::vector<NodeClock> ClockEstimator::estimate() const {
                 const auto& p = pair(i, j);
                 if (!p.usable()) continue;
                 const auto st = step(p, i < j);
-                const auto unc = out[i].uncertainty_ns + st.uncertainty;
+                const auto unc = core::add_ns(out[i].uncertainty_ns, st.uncertainty);
                 auto& c = out[j];
                 if (c.estimated && unc >= c.uncertainty_ns) continue;
                 c.estimated = true;
-                c.offset_ns = out[i].offset_ns + st.offset;
+                c.offset_ns = core::add_ns(out[i].offset_ns, st.offset);
                 c.uncertainty_ns = unc;
                 c.forward = st.forward;
                 c.backward = st.backward;

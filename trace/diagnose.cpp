@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "core/time.hpp"
+
 namespace podtrace::trace {
 
 const char* diagnosis_kind_name(DiagnosisKind k) {
@@ -158,7 +160,7 @@ private:
                                    Keep keep) const {
         std::vector<PointId> v;
         for (const PointId& p : topo_.captured_on(node, ts))
-            if (keep(p) && topo_.captured(p, ts + kGrace)) v.push_back(p);
+            if (keep(p) && topo_.captured(p, core::add_ns(ts, kGrace))) v.push_back(p);
         std::ranges::stable_sort(
             v, {}, [&](const PointId& p) { return (p.kind == PointKind::nic) == transmit; });
         return v;
@@ -167,7 +169,8 @@ private:
     // The veth of a pod on `node`, if it was capturing at `ts`.
     std::vector<PointId> veth_on(const IpAddr& pod, std::uint16_t node, std::int64_t ts) const {
         const auto v = topo_.pod_veth(pod);
-        if (!v || v->node != node || !topo_.captured(*v, ts) || !topo_.captured(*v, ts + kGrace))
+        if (!v || v->node != node || !topo_.captured(*v, ts) ||
+            !topo_.captured(*v, core::add_ns(ts, kGrace)))
             return {};
         return {*v};
     }

@@ -175,8 +175,8 @@ void FlowTable::count_arp(const Sighting& first) {
 
 std::optional<FlowTable::Added> FlowTable::link_icmp_error(const Sighting& first) {
     const Quoted& e = quoted_[quote_slot(first.quote_key)];
-    const std::int64_t gap = first.ts_ns - e.ts;
-    if (e.key != first.quote_key || gap > quote_window_ns || -gap > quote_window_ns) {
+    const std::int64_t gap = core::sub_ns(first.ts_ns, e.ts);
+    if (e.key != first.quote_key || gap > quote_window_ns || gap < -quote_window_ns) {
         ++stats_.icmp_errors_unlinked;
         return std::nullopt;
     }

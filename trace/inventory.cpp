@@ -225,7 +225,7 @@ std::expected<void, Error> each_item(std::string_view text, const std::string& w
     json doc;
     try {
         doc = json::parse(text);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {  // parse_error, or out_of_range for 1e400
         return std::unexpected(Error{std::string("not JSON: ") + e.what()});
     }
     const std::string expected =

@@ -199,7 +199,7 @@ std::expected<NodeFacts, Error> parse_node_facts(std::string_view text) {
     json doc;
     try {
         doc = json::parse(text);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {  // parse_error, or out_of_range for 1e400
         return std::unexpected(Error{std::string("not JSON: ") + e.what()});
     }
     try {

@@ -5,16 +5,14 @@
 #include <stdexcept>
 #include <string>
 
+#include "core/time.hpp"
+
 namespace podtrace::trace {
 
 namespace {
 
 constexpr std::int64_t kMin = std::numeric_limits<std::int64_t>::min();
 
-std::int64_t minus(std::int64_t a, std::int64_t b) {
-    std::int64_t r;
-    return __builtin_sub_overflow(a, b, &r) ? kMin : r;
-}
 
 const Sighting* wireguard_message(const Path& p) {
     for (const auto& s : p.sightings)
@@ -164,7 +162,7 @@ void WireGuardLinker::link(std::uint64_t cipher_seq) {
     bool ambiguous = false;
     if (it != plains_.end()) {
         auto& q = it->second;
-        const std::int64_t oldest = minus(tx.ts_ns, opt_.link_window_ns);
+        const std::int64_t oldest = core::sub_ns(tx.ts_ns, opt_.link_window_ns);
         while (!q.empty() && (q.front().ts < oldest || entry(q.front().seq) == nullptr ||
                               entry(q.front().seq)->linked))
             q.pop_front();
@@ -196,12 +194,12 @@ void WireGuardLinker::link(std::uint64_t cipher_seq) {
 }
 
 void WireGuardLinker::link_ready(std::int64_t now_ns, bool all) {
-    const std::int64_t decide_before = minus(now_ns, opt_.link_window_ns);
+    const std::int64_t decide_before = core::sub_ns(now_ns, opt_.link_window_ns);
     while (!ciphers_.empty() && (all || ciphers_.front().ts < decide_before)) {
         link(ciphers_.front().seq);
         ciphers_.pop_front();
     }
-    const std::int64_t release_before = minus(now_ns, 2 * opt_.link_window_ns);
+    const std::int64_t release_before = core::sub_ns(now_ns, 2 * opt_.link_window_ns);
     while (!pending_.empty() && (all || pending_.front().hold_ts < release_before)) {
         Pending& e = pending_.front();
         if (e.plain && !e.linked) ++stats_.plain_unlinked;

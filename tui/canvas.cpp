@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "core/printable.hpp"
+
 namespace podtrace::tui {
 
 char style_letter(Style s) {
@@ -24,31 +26,19 @@ std::u32string utf32(std::string_view s) {
     std::u32string out;
     out.reserve(s.size());
     for (std::size_t i = 0; i < s.size();) {
-        const auto b = static_cast<unsigned char>(s[i]);
-        int n = -1;  // continuation bytes
-        char32_t c = 0;
-        if (b < 0x80) {
-            n = 0, c = b;
-        } else if ((b & 0xe0) == 0xc0) {
-            n = 1, c = b & 0x1f;
-        } else if ((b & 0xf0) == 0xe0) {
-            n = 2, c = b & 0x0f;
-        } else if ((b & 0xf8) == 0xf0) {
-            n = 3, c = b & 0x07;
-        }
-        bool ok = n >= 0 && i + n < s.size();
-        for (int k = 1; ok && k <= n; ++k) {
-            const auto cb = static_cast<unsigned char>(s[i + k]);
-            ok = (cb & 0xc0) == 0x80;
-            c = (c << 6) | (cb & 0x3f);
-        }
-        if (!ok) {
-            out.push_back(U'\uFFFD');
+        const int n = core::printable_length(s, i);
+        if (n == 0) {  // shown as \xNN, as the text outputs show it
+            std::string esc;
+            core::append_escaped(static_cast<unsigned char>(s[i]), esc);
+            out.append(esc.begin(), esc.end());
             ++i;
             continue;
         }
-        out.push_back(c < 0x20 || c == 0x7f ? U' ' : c);
-        i += std::size_t(n) + 1;
+        const auto b = static_cast<unsigned char>(s[i]);
+        char32_t c = n == 1 ? b : n == 2 ? b & 0x1f : n == 3 ? b & 0x0f : b & 0x07;
+        for (int k = 1; k < n; ++k) c = (c << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3f);
+        out.push_back(c);
+        i += static_cast<std::size_t>(n);
     }
     return out;
 }
@@ -77,9 +67,13 @@ std::string utf8(std::u32string_view text) {
 }
 
 int text_width(std::string_view s) {
-    // Counting lead bytes is enough: continuation bytes are 10xxxxxx.
-    return int(std::count_if(
-        s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xc0) != 0x80; }));
+    int w = 0;
+    for (std::size_t i = 0; i < s.size(); ++w) {
+        const int n = core::printable_length(s, i);
+        i += n > 0 ? static_cast<std::size_t>(n) : 1;
+        if (n == 0) w += 3;  // \xNN
+    }
+    return w;
 }
 
 std::string ellipsize(std::string_view s, int width) {

@@ -31,7 +31,8 @@ struct Cell {
     bool operator==(const Cell&) const = default;
 };
 
-// Invalid UTF-8 decodes to U+FFFD; control characters to spaces (they would move the cursor).
+// What may not be shown as it is (controls, C1 controls, invalid UTF-8: core/printable.hpp)
+// decodes to the four cells of \xNN, as the text outputs show it.
 std::u32string utf32(std::string_view utf8);
 std::string utf8(std::u32string_view text);
 int text_width(std::string_view utf8);

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "core/clock.hpp"
+#include "core/time.hpp"
 #include "ingest/files.hpp"
 #include "ingest/live.hpp"
 #include "ingest/streams.hpp"
@@ -161,7 +162,8 @@ struct Engine::Impl {
     std::uint64_t frames = 0;
     std::int64_t newest = 0;  // capture time
     Phase phase = Phase::starting;
-    std::string failure;  // why ingestion stopped early
+    std::string failure;      // why ingestion stopped early, as the state line says it
+    std::string align_error;  // the clock pass's error, if that is why
     Steady::time_point refreshed{};
     std::size_t refreshed_flows = SIZE_MAX;
     std::uint64_t refreshed_paths = 0;
@@ -263,7 +265,7 @@ bool Engine::Impl::pace(std::int64_t ts, std::unique_lock<std::mutex>& lk) {
     }
     for (;;) {
         const auto due = pace_wall0 + std::chrono::nanoseconds(static_cast<std::int64_t>(
-                                          static_cast<double>(ts - pace_ts0) / opt.speed));
+                                          static_cast<double>(core::sub_ns(ts, pace_ts0)) / opt.speed));
         const auto now = Steady::now();
         if (now >= due) return true;
         // Capture time passes while we wait: quiet packets finish as they would live.
@@ -290,7 +292,8 @@ void Engine::Impl::run_files() {
     auto aligned = files->align_clocks([this](std::uint64_t done) { aligned_bytes = done; });
     std::unique_lock lk(mu);
     if (!aligned) {
-        failure = "podtrace: tui: " + aligned.error().message;
+        align_error = aligned.error().message;
+        failure = "podtrace: tui: " + align_error;
         phase = Phase::stopped;
         return;
     }
@@ -442,7 +445,7 @@ void Engine::Impl::on_path(const trace::Path& p, trace::FlowTable::Added a) {
     ++x.seen;
     const auto& s = p.sightings;
     if (!a.reverse && s.size() >= 2) {
-        x.latency.add(s.back().ts_ns - s.front().ts_ns);
+        x.latency.add(core::sub_ns(s.back().ts_ns, s.front().ts_ns));
         for (const trace::Sighting& y : s) x.digits = std::min(x.digits, y.ts_digits);
     }
     recent.add(p, a.flow, x.seen, a.reverse);
@@ -804,6 +807,19 @@ std::expected<std::unique_ptr<Engine>, Error> Engine::open(const EngineOptions& 
     auto impl = std::make_unique<Impl>(opt);
     if (auto r = impl->open(); !r) return std::unexpected(r.error());
     return std::unique_ptr<Engine>(new Engine(std::move(impl)));
+}
+
+std::vector<Error> Engine::input_errors() const {
+    const Impl& m = *impl_;
+    std::lock_guard lk(m.mu);
+    std::vector<Error> out;
+    if (!m.align_error.empty()) out.push_back({m.align_error});
+    for (const ingest::FileSummary& f : m.session.files)
+        if (!f.error.empty()) out.push_back({f.error});
+    if (m.streams)
+        for (const ingest::StreamMerge::Stream& s : m.streams->streams())
+            if (s.info.state == probes::LiveStreams::State::failed) out.push_back({s.info.error});
+    return out;
 }
 
 void Engine::start() {

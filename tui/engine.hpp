@@ -8,6 +8,7 @@
 #include <expected>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/error.hpp"
 #include "ingest/options.hpp"
@@ -42,6 +43,9 @@ public:
     Engine& operator=(const Engine&) = delete;
 
     void start();  // starts the ingest thread
+    // Once done(): what made the input fail, as `report` would refuse it (a file read to a
+    // fault, a stream that broke, a file the clock pass could not reopen), each naming it.
+    std::vector<Error> input_errors() const;
 
     void snapshot(const Query& q, Snapshot& out) override;
     std::expected<std::string, Error> save(std::uint32_t flow, const std::string& dir) override;

@@ -64,12 +64,9 @@ std::expected<std::vector<int>, Error> parse_keys(std::string_view text) {
     return out;
 }
 
-int run_terminal(Model& model, const RunOptions& opt) {
+std::expected<int, Error> run_terminal(Model& model, const RunOptions& opt) {
     auto opened = Terminal::open(opt.color);
-    if (!opened) {
-        std::cerr << opened.error().message << '\n';
-        return 2;
-    }
+    if (!opened) return std::unexpected(opened.error());
     Terminal& term = **opened;
     View v;
     Canvas canvas;
@@ -133,11 +130,9 @@ int run_terminal(Model& model, const RunOptions& opt) {
     return sig ? 128 + sig : 0;
 }
 
-int run_snapshot(Model& model, const RunOptions& opt, std::ostream& out) {
-    if (opt.width < 1 || opt.height < 1) {
-        std::cerr << "podtrace: tui: --snapshot needs a size of at least 1x1\n";
-        return 2;
-    }
+std::expected<void, Error> run_snapshot(Model& model, const RunOptions& opt, std::ostream& out) {
+    if (opt.width < 1 || opt.height < 1)
+        return std::unexpected(Error{"--snapshot needs a size of at least 1x1"});
     while (!model.done()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
     View v;
     v.width = opt.width;
@@ -153,7 +148,7 @@ int run_snapshot(Model& model, const RunOptions& opt, std::ostream& out) {
     Canvas c(opt.width, opt.height);
     draw(s, v, c);
     out << c.to_text(opt.styles);
-    return 0;
+    return {};
 }
 
 }  // namespace podtrace::tui

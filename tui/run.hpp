@@ -27,11 +27,12 @@ struct RunOptions {
 // The error names the bad token.
 std::expected<std::vector<int>, Error> parse_keys(std::string_view text);
 
-// Interactive until `q` or Ctrl-C (or SIGINT/SIGTERM): returns the exit code. The terminal is
+// Interactive until `q` or Ctrl-C (or SIGINT/SIGTERM): returns the exit code (128 + the signal
+// that ended it, else 0); the error says why the terminal could not be used. The terminal is
 // restored on every way out, a crash included.
-int run_terminal(Model& model, const RunOptions& opt);
+std::expected<int, Error> run_terminal(Model& model, const RunOptions& opt);
 
-// --snapshot: waits for model.done(), presses the keys, prints the canvas. Returns the exit code.
-int run_snapshot(Model& model, const RunOptions& opt, std::ostream& out);
+// --snapshot: waits for model.done(), presses the keys, prints the canvas.
+std::expected<void, Error> run_snapshot(Model& model, const RunOptions& opt, std::ostream& out);
 
 }  // namespace podtrace::tui

@@ -152,16 +152,16 @@ wchar_t glyph(char32_t c) {
 std::expected<std::unique_ptr<Terminal>, Error> Terminal::open(bool color) {
     if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
         return std::unexpected(Error{
-            "podtrace: tui: standard input and output must be a terminal (or use --snapshot WxH)"});
+            "standard input and output must be a terminal (or use --snapshot WxH)"});
     }
-    if (g_active) return std::unexpected(Error{"podtrace: tui: the terminal is already in use"});
+    if (g_active) return std::unexpected(Error{"the terminal is already in use"});
     std::setlocale(LC_ALL, "");
     g_utf8 = std::string_view(nl_langinfo(CODESET)) == "UTF-8";
     // newterm, not initscr: initscr exits the process itself on a TERM it cannot use.
     const char* term = std::getenv("TERM");
     g_screen = newterm(nullptr, stdout, stdin);
     if (!g_screen) {
-        return std::unexpected(Error{std::string("podtrace: tui: cannot use the terminal type '") +
+        return std::unexpected(Error{std::string("cannot use the terminal type '") +
                                      (term ? term : "") +
                                      "' (set TERM, e.g. TERM=xterm-256color)"});
     }

@@ -150,7 +150,7 @@ TEST_CASE("step: clock offsets correct each node's time, saturating at the limit
     CHECK(step.corrected(9, 10) == 10);  // a node never estimated
     CHECK(step.offset(1) == 2'000'000'000);
     CHECK(step.corrected(1, INT64_MIN + 5) == INT64_MIN);
-    CHECK(ingest::shifted(INT64_MAX, INT64_MIN) == INT64_MAX);
-    CHECK(ingest::shifted(-1, INT64_MAX) == INT64_MIN);
-    CHECK(ingest::shifted(-5, INT64_MAX) == INT64_MIN);
+    CHECK(core::sub_ns(INT64_MAX, INT64_MIN) == INT64_MAX);
+    CHECK(core::sub_ns(-1, INT64_MAX) == INT64_MIN);
+    CHECK(core::sub_ns(-5, INT64_MAX) == INT64_MIN);
 }

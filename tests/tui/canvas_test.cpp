@@ -31,15 +31,18 @@ TEST_CASE("canvas: UTF-8 is one cell per code point") {
     CHECK(c.to_text(false) == "a→b┐…\n");
 }
 
-TEST_CASE("canvas: invalid UTF-8 and control characters") {
-    const std::u32string u = utf32(
-        "a\xff"
-        "b\tc\xe2\x86");
-    REQUIRE(u.size() == 7);  // one U+FFFD per byte that is not part of a character
-    CHECK(u[1] == U'\uFFFD');
-    CHECK(u[3] == U' ');
-    CHECK(u[5] == U'\uFFFD');
-    CHECK(u[6] == U'\uFFFD');
+TEST_CASE("canvas: invalid UTF-8 and control characters are shown as \\xNN") {
+    CHECK(utf8(utf32("a\xff"
+                     "b\tc\xe2\x86")) == "a\\xffb\\x09c\\xe2\\x86");
+    // An interface name with ESC [2J, a C1 CSI and an overlong '/': none reaches the terminal.
+    const std::string hostile = "eth\x1b[2J\xc2\x9b"
+                                "0\xc0\xaf";
+    CHECK(utf8(utf32(hostile)) == "eth\\x1b[2J\\xc2\\x9b0\\xc0\\xaf");
+    CHECK(text_width(hostile) == static_cast<int>(utf32(hostile).size()));
+    Canvas c(40, 1);
+    c.put(0, 0, hostile);
+    CHECK(c.to_text(false) == "eth\\x1b[2J\\xc2\\x9b0\\xc0\\xaf\n");
+    CHECK(ellipsize(hostile, 8) == "eth\\x1b…");
     CHECK(utf8(utf32("pod→1 ✓")) == "pod→1 ✓");
 }
 

@@ -301,7 +301,7 @@ Shot render(FakeModel& m, const std::string& keys, int w, int h, std::string dir
     opt.styles = true;
     opt.save_dir = std::move(dir);
     std::ostringstream out;
-    REQUIRE(run_snapshot(m, opt, out) == 0);
+    REQUIRE(run_snapshot(m, opt, out));
     Shot shot;
     std::istringstream in(out.str());
     bool styles = false;
@@ -866,7 +866,9 @@ TEST_CASE("run_snapshot: a size below 1x1 is refused") {
     opt.width = 0;
     opt.height = 24;
     std::ostringstream out;
-    CHECK(run_snapshot(m, opt, out) == 2);
+    const auto r = run_snapshot(m, opt, out);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message == "--snapshot needs a size of at least 1x1");
     CHECK(out.str().empty());
 }
 
