@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <optional>
 
+#include "core/time.hpp"
 #include "ingest/coverage.hpp"
 #include "ingest/points.hpp"
 #include "ingest/reorder.hpp"
@@ -256,8 +257,9 @@ std::expected<void, Error> FileSet::align_clocks(
 
 // Pass 2: reads until the oldest held sighting can no longer be preceded by an unread frame.
 void FileSet::Impl::fill(Input& in) {
-    while (!in.done && (in.held.empty() || (in.newest - in.held.front().ts_ns < reorder_ns &&
-                                            in.held.size() < kMaxHeld))) {
+    while (!in.done &&
+           (in.held.empty() || (core::sub_ns(in.newest, in.held.front().ts_ns) < reorder_ns &&
+                                in.held.size() < kMaxHeld))) {
         const auto r = in.file->next(f);
         if (r != CaptureFile::Read::frame) {
             // A capture cut short (a killed tcpdump) still tells what it holds: the report

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/clock.hpp"
+#include "core/time.hpp"
 #include "ingest/coverage.hpp"
 #include "ingest/points.hpp"
 
@@ -149,7 +150,8 @@ bool StreamMerge::next(std::int64_t now, trace::Sighting& out) {
         if (s.over) continue;
         if (!s.can_stall) {
             if (s.held.empty() ||
-                (s.newest - s.held.front().s.ts_ns < reorder && s.held.size() < kFileMaxHeld))
+                (core::sub_ns(s.newest, s.held.front().s.ts_ns) < reorder &&
+                 s.held.size() < kFileMaxHeld))
                 return false;
         } else if (s.held.empty() && !late) {
             return false;
@@ -171,7 +173,8 @@ std::optional<std::int64_t> StreamMerge::quiet_time(std::int64_t now) const {
     // (Not while a regular file is being read: it is never quiet, only slow.)
     const bool live = std::ranges::all_of(streams_, [](auto& s) { return s.over || s.can_stall; });
     if (holding || !live || released_ts_ == INT64_MIN) return std::nullopt;
-    const std::int64_t quiet = released_ts_ + (now - released_at_) - kFollowLagNs;
+    const std::int64_t quiet =
+        core::sub_ns(core::add_ns(released_ts_, now - released_at_), kFollowLagNs);
     if (quiet <= released_ts_) return std::nullopt;
     return quiet;
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <bit>
 
+#include "core/time.hpp"
 #include "trace/ip.hpp"
 
 namespace podtrace::trace {
@@ -150,7 +151,7 @@ void Correlator::add(const Sighting& s) {
             continue;
         }
         ++candidates;
-        const std::int64_t gap = now_ - g->last_ts;  // groups hold no sighting later than now_
+        const std::int64_t gap = core::sub_ns(now_, g->last_ts);  // none is later than now_
         if (best && gap >= best_gap) continue;       // ties: the newer packet, met first
         best = g;
         best_gap = gap;
@@ -169,7 +170,8 @@ void Correlator::add(const Sighting& s) {
     if (other_way) ++stats_.other_way;
     while (count_ > 0 && count_ >= std::max<std::size_t>(opt_.max_in_flight, 1)) {
         ++stats_.finished_early;
-        stats_.shortest_early_ns = std::min(stats_.shortest_early_ns, now_ - at(0).first_ts);
+        stats_.shortest_early_ns =
+            std::min(stats_.shortest_early_ns, core::sub_ns(now_, at(0).first_ts));
         retire_front();
     }
     Group& g = open_group();  // may rebucket

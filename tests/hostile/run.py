@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Hostile input through podtrace: mutated captures (mutate.py) and hostile kubectl JSON through
+"""Hostile input through podtrace: mutated captures (mutate.py), the inputs that once failed
+(regress/: a UBSan finding each, named after it) and hostile kubectl JSON through
 `report` in all four formats, `decode` (text and JSON lines) and `tui --snapshot`. Every run must
 end with exit 0, 1 or 2 within the time limit, say nothing of a sanitizer, write no control
 byte, C1 control or byte that is not UTF-8 to standard output or error, and write JSON that
@@ -130,8 +131,12 @@ def main():
         sys.argv = ["mutate.py", mdir, str(count), str(seed)] + seeds()
         mutate.main()
         rng = random.Random(seed)
-        for name in sorted(os.listdir(os.fsencode(mdir))):
-            f = os.path.join(os.fsencode(mdir), name)
+        # Every input that once failed (regress/), then the mutants.
+        regress = os.fsencode(os.path.join(here, "regress"))
+        inputs = [os.path.join(regress, n) for n in sorted(os.listdir(regress))]
+        inputs += [os.path.join(os.fsencode(mdir), n) for n in sorted(os.listdir(os.fsencode(mdir)))]
+        for f in inputs:
+            name = os.path.basename(f)
             label = name.decode("utf-8", "backslashreplace")
             reports = {}
             for fmt in ("text", "json", "junit", "md"):
