@@ -1,5 +1,7 @@
 #include "app/app.hpp"
 
+#include <sys/stat.h>
+
 #include <cerrno>
 #include <cstring>
 #include <iostream>
@@ -44,7 +46,16 @@ int run(int argc, char** argv) {
     try {
         cli.parse(static_cast<int>(args.size()), args.data());
     } catch (const CLI::ParseError& e) {
-        return cli.exit(e) == 0 ? 0 : 2;
+        const int rc = cli.exit(e);
+        // A capture whose name starts with '-' reads as an option: say how to name it.
+        for (std::size_t i = 2; rc != 0 && i < args.size(); ++i) {
+            const std::string_view a = args[i];
+            struct stat st {};
+            if (a.size() > 1 && a[0] == '-' && ::stat(args[i], &st) == 0 && S_ISREG(st.st_mode))
+                std::cerr << "podtrace: " << a << " is a file: give it after -- or as ./" << a
+                          << '\n';
+        }
+        return rc == 0 ? 0 : 2;
     }
     for (const Command& c : commands)
         if (c.sub->parsed()) return c.run();
