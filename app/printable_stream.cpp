@@ -20,12 +20,8 @@ bool PrintableBuf::drain(bool last) {
     const std::string_view s(pbase(), static_cast<std::size_t>(pptr() - pbase()));
     out_.clear();
     std::size_t i = 0, run = 0;  // [run, i): shown as it is, not yet copied
-    while (i < s.size()) {
+    while ((i = core::skip_plain(s, i)) < s.size()) {
         const unsigned char b = static_cast<unsigned char>(s[i]);
-        if ((b >= 0x20 && b < 0x7f) || b == '\n') {  // nearly every byte
-            ++i;
-            continue;
-        }
         const int n = core::printable_length(s, i, !last);
         if (n < 0) break;  // cut by the end of the buffer: kept for the next drain
         if (n > 0) {

@@ -4,6 +4,7 @@
 // are; C0 controls, DEL, C1 controls (U+0080–U+009F, which some terminals take as escape
 // sequences) and bytes that are not valid UTF-8 as `\xNN`, as tcpdump's fn_print shows them. So a
 // capture cannot clear the screen, retitle the window or garble the rest of the output.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -41,6 +42,30 @@ inline int printable_length(std::string_view s, std::size_t i, bool more = false
     }
     if (b == 0xc2 && byte(i + 1) < 0xa0) return 0;  // U+0080–U+009F: C1 controls
     return n;
+}
+
+// The first index from `i` on whose byte is not printable ASCII or a newline (s.size() if none):
+// eight bytes at a time, since nearly all of a document is plain.
+inline std::size_t skip_plain(std::string_view s, std::size_t i) {
+    constexpr std::uint64_t ones = 0x0101010101010101, highs = 0x8080808080808080;
+    while (i < s.size()) {
+        if (i + 8 <= s.size()) {
+            std::uint64_t x = 0;
+            __builtin_memcpy(&x, s.data() + i, 8);
+            const bool low = ((x - ones * 0x20) & ~x & highs) != 0;  // a byte below 0x20
+            const bool high = (((x + ones) | x) & highs) != 0;       // a byte of 0x7f or more
+            if (!low && !high) {
+                i += 8;
+                continue;
+            }
+        }
+        // A word holding a newline, or something to look at: byte by byte.
+        for (const std::size_t end = std::min(i + 8, s.size()); i < end; ++i) {
+            const auto b = static_cast<unsigned char>(s[i]);
+            if ((b < 0x20 && b != '\n') || b >= 0x7f) return i;
+        }
+    }
+    return i;
 }
 
 // Appends the byte as `\xNN`.

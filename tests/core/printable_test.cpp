@@ -42,3 +42,17 @@ TEST_CASE("printable_length: a sequence cut by the end of a chunk is undecided")
     CHECK(printable_length("\xe2\x86\x92", 0, true) == 3);
     CHECK(printable_length("\xe2\x41", 0, true) == 0);  // already wrong: decided
 }
+
+TEST_CASE("skip_plain: stops at the first byte to look at, wherever it lies in a word") {
+    using podtrace::core::skip_plain;
+    for (std::size_t at = 0; at < 20; ++at) {
+        for (const char bad : {'\x1b', '\x7f', '\xc3', '\t'}) {
+            std::string s(20, 'a');
+            s[at] = bad;
+            s[(at + 5) % 20] = at + 5 < 20 ? '\n' : 'a';  // newlines are plain
+            CHECK(skip_plain(s, 0) == at);
+            CHECK(skip_plain(s, at + 1) == 20);
+        }
+    }
+    CHECK(skip_plain(std::string(17, '\n'), 0) == 17);
+}
