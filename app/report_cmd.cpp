@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "app/command.hpp"
+#include "app/printable_stream.hpp"
 #include "core/printable.hpp"
 #include "report/format.hpp"
 #include "report/output.hpp"
@@ -68,15 +69,19 @@ int report_command(const ReportCli& opt, std::ostream& out, std::ostream& err) {
         if (!f.error.empty()) err << "podtrace: report: " << f.error << '\n';
     if (auto done = r.conclude(); !done) return fail(done.error());
 
-    // Written whole or not at all: a CI job never reads half a report. What came from input is
-    // printable in a file as on a terminal.
-    std::ostringstream buf;
-    report::write(r, opt.format, buf);
-    const std::string text = core::printable(buf.str(), true);
+    // Written as it is made (a million flows are never held as text), through the printable
+    // filter in a file as on a terminal (standard output has it already); -o FILE is replaced
+    // whole or not at all, so a CI job never reads half a report.
     if (opt.output.empty() || opt.output == "-") {
-        out << text;
+        report::write(r, opt.format, out);
         if (!flush_output(out, err, "report")) return 2;
-    } else if (auto w = report::write_output(opt.output, text); !w) {
+    } else if (auto w = report::write_output(opt.output,
+                                             [&](std::ostream& file) {
+                                                 PrintableBuf printable(file.rdbuf());
+                                                 std::ostream os(&printable);
+                                                 report::write(r, opt.format, os);
+                                             });
+               !w) {
         return fail(w.error());
     }
     for (std::size_t i = 0; i < r.results.size(); ++i)

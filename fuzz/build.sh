@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer target straight from the decoder sources (no CMake).
-# Usage: fuzz/build.sh            -> $PODTRACE_FUZZ_DIR/decode_fuzz (default /tmp/podtrace-fuzz)
+# Builds the libFuzzer targets (clang 16, ASan+UBSan, coverage in every library) with CMake.
+# Usage: fuzz/build.sh [TARGET...]   (default: every target) -> their directory on the last line
+# The build goes to $PODTRACE_FUZZ_BUILD (default /tmp/podtrace-fuzz/build).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
-out=${PODTRACE_FUZZ_DIR:-/tmp/podtrace-fuzz}
-mkdir -p "$out"
+build=${PODTRACE_FUZZ_BUILD:-${PODTRACE_FUZZ_DIR:-/tmp/podtrace-fuzz}/build}
+cxx=${CLANGXX:-clang++-16}
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(decode_fuzz reader_fuzz report_fuzz tui_fuzz kube_fuzz)
 
-# -fno-sanitize-recover: a UBSan finding must stop the run, or libFuzzer never reports it.
-${CLANGXX:-clang++} -std=c++2b -O1 -g -fsanitize=fuzzer,address,undefined \
-    -fno-sanitize-recover=undefined -fno-omit-frame-pointer \
-    -I "$root" "$root"/decode/*.cpp "$here/decode_fuzz.cpp" -o "$out/decode_fuzz"
-echo "$out/decode_fuzz"
+if [ ! -f "$build/CMakeCache.txt" ]; then
+  # -O1: the fuzzer's speed is in its executions, and -O2 builds take half again as long.
+  CXX=$cxx cmake -S "$root" -B "$build" -DPODTRACE_FUZZ=ON -DPODTRACE_BUILD_TESTS=OFF \
+    -DPODTRACE_BUILD_BENCH=OFF -DPODTRACE_LTO=OFF -DCMAKE_BUILD_TYPE=None \
+    -DCMAKE_CXX_FLAGS="-O1 -g" >/dev/null
+fi
+cmake --build "$build" -j"${JOBS:-2}" --target "${targets[@]}" >&2
+echo "$build/fuzz"

@@ -1,6 +1,6 @@
 // libFuzzer target for the decoder.
 // Input: link type (2 bytes, big-endian), Ports selector (1 byte), then the frame.
-// Built by fuzz/build.sh with clang; no capture_file.hpp here (clang 14 lacks <expected>).
+// Built by fuzz/build.sh (CMake, clang 16); the whole pipeline has targets of its own.
 #include <array>
 #include <cstddef>
 #include <cstdint>

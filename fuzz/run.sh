@@ -1,18 +1,37 @@
 #!/usr/bin/env bash
-# Builds the fuzzer, makes the seed corpus, fuzzes for SECONDS; non-zero exit on a crash.
-# Usage: fuzz/run.sh [SECONDS=60]
-# Crash reproducers go to $PODTRACE_FUZZ_DIR/artifacts/ (default /tmp/podtrace-fuzz);
-# replay one with: /tmp/podtrace-fuzz/decode_fuzz FILE
+# Builds the fuzz targets, makes their seed corpora, fuzzes each for SECONDS; non-zero exit on
+# a finding.
+# Usage: fuzz/run.sh [SECONDS=60] [TARGET...]   (default: every target, SECONDS each)
+# Targets: decode_fuzz (one frame), reader_fuzz (pcap/pcapng reader), report_fuzz (report in
+# every format, one file or several), tui_fuzz (tui --snapshot), kube_fuzz (kubectl JSON).
+# Reproducers go to $PODTRACE_FUZZ_DIR/artifacts/ (default /tmp/podtrace-fuzz); replay one with
+# $PODTRACE_FUZZ_DIR/build/fuzz/TARGET FILE. Found inputs accumulate in $PODTRACE_FUZZ_DIR/corpus-TARGET.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 seconds=${1:-60}
+shift || true
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(decode_fuzz reader_fuzz report_fuzz tui_fuzz kube_fuzz)
 dir=${PODTRACE_FUZZ_DIR:-/tmp/podtrace-fuzz}
-seeds=${PODTRACE_FUZZ_CORPUS:-/tmp/podtrace-fuzz-corpus}
+seeds=${PODTRACE_FUZZ_CORPUS:-$dir/seeds}
 
-fuzzer=$("$here/build.sh" | tail -n1)
-"$here/make_corpus.sh" "$seeds"
-# New inputs go to the first folder, so the seeds stay as make_corpus wrote them.
-mkdir -p "$dir/corpus-run" "$dir/artifacts"
-"$fuzzer" "$dir/corpus-run" "$seeds" \
-    -max_total_time="$seconds" -rss_limit_mb=2048 -print_final_stats=1 \
-    -artifact_prefix="$dir/artifacts/"
+bin=$("$here/build.sh" "${targets[@]}" | tail -n1)
+[ -d "$seeds/frames" ] || "$here/make_corpus.sh" "$seeds/frames"
+[ -d "$seeds/captures" ] || "$here/seeds.py" "$seeds"
+mkdir -p "$dir/artifacts"
+for t in "${targets[@]}"; do
+  case $t in
+    decode_fuzz) corpus=$seeds/frames; max_len=65535 ;;
+    kube_fuzz) corpus=$seeds/kube; max_len=131072 ;;
+    *) corpus=$seeds/captures; max_len=131072 ;;
+  esac
+  # What a target once found (tests/hostile/regress/) is replayed first: each must pass now.
+  case $t in
+    reader_fuzz | report_fuzz | tui_fuzz) "$bin/$t" "$here"/../tests/hostile/regress/*.pcap* ;;
+  esac
+  # New inputs go to the first folder, so the seeds stay as they were made.
+  mkdir -p "$dir/corpus-$t"
+  echo "fuzz: $t for ${seconds}s" >&2
+  "$bin/$t" "$dir/corpus-$t" "$corpus" -max_total_time="$seconds" -max_len="$max_len" \
+    -timeout=25 -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$dir/artifacts/$t-"
+done

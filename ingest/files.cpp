@@ -1,5 +1,6 @@
 #include "ingest/files.hpp"
 
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -66,6 +67,28 @@ inline void learn_interfaces(Input& in, trace::Names& names) {
 std::uint64_t file_size(const std::string& path) {
     struct stat st {};
     return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) ? st.st_size : 0;
+}
+
+// Every file is open at once (the merge needs each one's next frame): a soft limit on descriptors
+// below what they need is raised to the hard limit, which any process may do; past that, the
+// error says so before a file is opened.
+std::expected<void, Error> descriptors_for(std::size_t files) {
+    constexpr rlim_t kSpare = 64;  // standard streams, kubectl files, a save, libraries' own
+    const rlim_t need = files + kSpare;
+    rlimit lim{};
+    if (::getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur == RLIM_INFINITY ||
+        lim.rlim_cur >= need)
+        return {};
+    lim.rlim_cur = lim.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &lim) != 0 || ::getrlimit(RLIMIT_NOFILE, &lim) != 0) return {};
+    if (lim.rlim_cur != RLIM_INFINITY && lim.rlim_cur < need) {
+        const std::string limit = std::to_string(lim.rlim_cur);
+        return std::unexpected(Error{std::to_string(files) + " capture files are read at once, " +
+                                     "and the limit on open files is " + limit +
+                                     " (ulimit -Hn): raise it, or join the files first " +
+                                     "(mergecap -w all.pcapng FILE...)"});
+    }
+    return {};
 }
 
 }  // namespace
@@ -142,6 +165,7 @@ std::expected<void, Error> FileSet::open() {
         }
         m.total += file_size(m.inputs[i].spec.path);
     }
+    if (auto r = descriptors_for(m.inputs.size()); !r) return r;
     // Nodes are known from names and annotations only once a file is open: open all first.
     for (Input& in : m.inputs) {
         if (auto r = open_input(in); !r) return r;

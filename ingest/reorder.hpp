@@ -49,7 +49,8 @@ public:
 
 private:
     void grow() {
-        std::vector<T> bigger(ring_.empty() ? 256 : ring_.size() * 2);
+        // Small at first: a report over thousands of files holds a ring for each.
+        std::vector<T> bigger(ring_.empty() ? 16 : ring_.size() * 2);
         for (std::size_t i = 0; i < size_; ++i) bigger[i] = ring_[(head_ + i) & (ring_.size() - 1)];
         ring_.swap(bigger);
         head_ = 0;

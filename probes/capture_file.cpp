@@ -25,7 +25,10 @@ constexpr std::size_t pcap_record_header_len = 16;
 // libpcap's LT_LINKTYPE(): bits 26-31 carry the FCS length, not the link type.
 constexpr std::uint32_t pcap_linktype_mask = 0x03ffffff;
 constexpr std::uint32_t max_caplen = 256u << 20;
+// A file is read 64 KiB at a time once it shows it has that much: it starts at 4 KiB, so that
+// thousands of small files open together cost 4 KiB each.
 constexpr std::size_t read_chunk = 64u << 10;
+constexpr std::size_t first_chunk = 4u << 10;
 
 using namespace pcapng;
 
@@ -131,7 +134,7 @@ std::expected<CaptureFile, Error> CaptureFile::open_stream(int fd, const std::st
 std::expected<CaptureFile, Error> CaptureFile::start(CaptureFile f) {
     const std::string& path = f.path_;
     auto err = [&](const std::string& what) { return std::unexpected(Error{path + ": " + what}); };
-    f.buf_.resize(read_chunk);
+    f.buf_.resize(first_chunk);
 
     const std::size_t size = f.fill(pcap_file_header_len);
     if (f.failed_) return std::unexpected(f.error_);
@@ -216,8 +219,10 @@ std::size_t CaptureFile::fill(std::size_t need) {
         buf_start_ = pos_;
         buf_len_ = have;
     }
-    if (buf_.size() < need) buf_.resize(std::max(need, 2 * buf_.size()));
     while (buf_len_ < need) {
+        // Grown as bytes arrive, not to what a header claims: a record that says 200 MiB in a
+        // file of 100 bytes costs no more than the file.
+        if (buf_len_ == buf_.size()) buf_.resize(2 * buf_.size());
         if (wait_ && !wait_(fd_)) {
             eof_ = true;
             fail("stopped" + where(buf_start_ + buf_len_));
@@ -232,6 +237,8 @@ std::size_t CaptureFile::fill(std::size_t need) {
             break;
         }
         buf_len_ += static_cast<std::size_t>(n);
+        // A read that filled the buffer to the brim says there is more: read more at a time.
+        if (buf_len_ == buf_.size() && buf_.size() < read_chunk) buf_.resize(2 * buf_.size());
     }
     return buf_len_;
 }

@@ -1,6 +1,8 @@
 // The report as one JSON document; the keys are listed in the README and stay stable.
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <ostream>
+#include <string_view>
 
 #include "decode/format.hpp"
 #include "report/format.hpp"
@@ -123,6 +125,31 @@ json flow_json(const Session& d, const Flow& f) {
         {"verdict", verdict(d, f)}};
 }
 
+// Plain ASCII whatever the input held: bytes that are not UTF-8 (a pcapng name, a file name)
+// become U+FFFD, where dump() would throw, and everything past ASCII a \uXXXX escape.
+std::string dump(const json& j) {
+    return j.dump(2, ' ', true, json::error_handler_t::replace);
+}
+
+// A top-level key's array as dump() lays it out (items two levels in), one item made at a time.
+template <class Item>
+void write_array(std::ostream& out, std::size_t n, const Item& item) {
+    if (n == 0) {
+        out << "[]";
+        return;
+    }
+    out << "[\n";
+    for (std::size_t i = 0; i < n; ++i) {
+        const std::string one = dump(item(i));  // no raw newline inside a string: escaped
+        for (std::size_t at = 0, nl = 0; at < one.size(); at = nl + 1) {
+            nl = std::min(one.find('\n', at), one.size());
+            out << "    " << std::string_view(one).substr(at, nl + 1 - at);
+        }
+        out << (i + 1 < n ? ",\n" : "\n");
+    }
+    out << "  ]";
+}
+
 }  // namespace
 
 void write_json(const Report& r, std::ostream& out) {
@@ -162,26 +189,23 @@ void write_json(const Report& r, std::ostream& out) {
     const auto& c = d.tracer.correlation();
     const auto& w = d.tracer.wireguard();
     const auto& fs = d.tracer.flows().stats();
-    json flows = json::array();
-    for (std::uint32_t id : r.shown) flows.push_back(flow_json(d, *flow_by_id(d, id)));
     const std::string cross_node = pool_mode_text(d);
-    json findings = json::array();
-    for (const trace::Diagnosis& x : d.findings)
-        findings.push_back({{"kind", trace::diagnosis_kind_name(x.kind)},
-                            {"flow", x.flow ? json(x.flow) : json(nullptr)},
-                            {"node", d.names.name(x.node)},
-                            {"where", x.where},
-                            {"message", x.message},
-                            {"why", x.why.empty() ? json(nullptr) : json(x.why)},
-                            {"count", x.count},
-                            {"first_ns", x.first_ns}});
     json expectations = json::array();
     for (std::size_t i = 0; i < r.results.size(); ++i)
         expectations.push_back({{"text", r.expectations[i].text},
                                 {"held", r.results[i].held},
                                 {"detail", r.results[i].detail}});
+    json wireguard{{"linked", w.linked},
+                   {"cipher_unlinked", w.cipher_unlinked},
+                   {"plain_unlinked", w.plain_unlinked},
+                   {"ambiguous", w.ambiguous},
+                   {"handshakes", w.handshakes},
+                   {"keepalives", w.keepalives}};
+    // Flows and findings, which grow with the input, are dumped one at a time between the keys
+    // before them and those after (nlohmann sorts keys: "expectations" < "findings" < "flows" <
+    // "flows_total"), so a report of a million flows never holds them all as JSON; the bytes
+    // are those one dump() of the whole document gives.
     json doc{
-        {"podtrace", PODTRACE_VERSION},
         {"captures", std::move(captures)},
         {"clocks", std::move(clocks)},
         {"clock_note", d.clocks.note.empty() ? json(nullptr) : json(d.clocks.note)},
@@ -199,29 +223,39 @@ void write_json(const Report& r, std::ostream& out) {
           {"peak_in_flight", c.peak_in_flight},
           {"finished_early", c.finished_early},
           {"shortest_early_ns", c.finished_early ? json(c.shortest_early_ns) : json(nullptr)}}},
-        {"wireguard",
-         {{"linked", w.linked},
-          {"cipher_unlinked", w.cipher_unlinked},
-          {"plain_unlinked", w.plain_unlinked},
-          {"ambiguous", w.ambiguous},
-          {"handshakes", w.handshakes},
-          {"keepalives", w.keepalives}}},
         {"arp",
          {{"packets", fs.arp},
           {"gateway_requests", fs.arp_detail.gateway_requests},
           {"proxy_replies", fs.arp_detail.proxy_replies},
           {"other", fs.arp_detail.other}}},
-        {"flows_total", d.tracer.flows().flows().size()},
-        {"flows", std::move(flows)},
-        {"findings", std::move(findings)},
         {"expectations", std::move(expectations)},
     };
     // Only when the clock pass stopped early, so that a report over every frame stays as it was.
     if (d.clocks.frames)
         doc["clock_prefix"] = {{"frames", d.clocks.frames}, {"span_ns", d.clocks.span_ns}};
-    // Plain ASCII whatever the input held: bytes that are not UTF-8 (a pcapng name, a file name)
-    // become U+FFFD, where dump() would throw, and everything past ASCII a \uXXXX escape.
-    out << doc.dump(2, ' ', true, json::error_handler_t::replace) << '\n';
+    const json after{{"flows_total", d.tracer.flows().flows().size()},
+                     {"podtrace", PODTRACE_VERSION},
+                     {"wireguard", std::move(wireguard)}};
+
+    std::string text = dump(doc);
+    text.resize(text.size() - 2);  // "\n}"
+    out << text << ",\n  \"findings\": ";
+    write_array(out, d.findings.size(), [&](std::size_t i) {
+        const trace::Diagnosis& x = d.findings[i];
+        return json{{"kind", trace::diagnosis_kind_name(x.kind)},
+                    {"flow", x.flow ? json(x.flow) : json(nullptr)},
+                    {"node", d.names.name(x.node)},
+                    {"where", x.where},
+                    {"message", x.message},
+                    {"why", x.why.empty() ? json(nullptr) : json(x.why)},
+                    {"count", x.count},
+                    {"first_ns", x.first_ns}};
+    });
+    out << ",\n  \"flows\": ";
+    write_array(out, r.shown.size(),
+                [&](std::size_t i) { return flow_json(d, *flow_by_id(d, r.shown[i])); });
+    text = dump(after);
+    out << ",\n" << std::string_view(text).substr(2) << '\n';  // past "{\n"
 }
 
 }  // namespace podtrace::report

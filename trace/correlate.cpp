@@ -139,7 +139,11 @@ void Correlator::add(const Sighting& s) {
     int candidates = 0;
     bool repeat = false, other_way = false;
     const std::uint64_t head = bucket_[bucket_of(s.fingerprint)];
-    for (Group* g = group(head); g; g = group(g->older)) {
+    // The walk is bounded: a million identical packets in flight (hostile input: one IP ID and
+    // payload over and over) would make each sighting look at all of them. The newest 128 of a
+    // bucket are plenty to choose from: past two, a match is ambiguous anyway.
+    int walk = 128;
+    for (Group* g = group(head); g && walk-- > 0; g = group(g->older)) {
         if (g->fingerprint != s.fingerprint) continue;  // another fingerprint in the bucket
         if (std::ranges::any_of(g->path.sightings,
                                 [&](const Sighting& o) { return o.at == s.at; })) {
@@ -152,7 +156,7 @@ void Correlator::add(const Sighting& s) {
         }
         ++candidates;
         const std::int64_t gap = core::sub_ns(now_, g->last_ts);  // none is later than now_
-        if (best && gap >= best_gap) continue;       // ties: the newer packet, met first
+        if (best && gap >= best_gap) continue;  // ties: the newer packet, met first
         best = g;
         best_gap = gap;
     }

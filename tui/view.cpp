@@ -7,6 +7,7 @@
 #include <tuple>
 #include <utility>
 
+#include "core/time.hpp"
 #include "tui/dissect.hpp"
 
 namespace podtrace::tui {
@@ -95,7 +96,7 @@ std::string human_latency(std::int64_t ns, int digits) {
 
 std::string age(std::int64_t now_ns, std::int64_t last_ns) {
     if (last_ns == 0) return "-";
-    const std::int64_t d = std::max<std::int64_t>(now_ns - last_ns, 0);
+    const std::int64_t d = std::max<std::int64_t>(core::sub_ns(now_ns, last_ns), 0);
     const std::int64_t s = d / 1'000'000'000;
     if (s < 10) return number("%.1f", double(d) / 1e9) + "s";
     if (s < 60) return std::to_string(s) + "s";
