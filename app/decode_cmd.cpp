@@ -10,6 +10,7 @@
 #include "decode/json.hpp"
 #include "probes/capture_file.hpp"
 #include "probes/capture_point.hpp"
+#include "report/words.hpp"
 
 namespace podtrace::app {
 
@@ -62,6 +63,10 @@ int decode_command(const DecodeOptions& opt, std::ostream& out, std::ostream& er
             out << line;
         }
         if (r == probes::CaptureFile::Read::error) input_error(file->error().message);
+        if (const std::string t = report::ts_out_of_range_text(file->ts_out_of_range(),
+                                                               file->first_ts_out_of_range());
+            !t.empty())
+            err << "podtrace: " << spec.path << ": " << t << '\n';
         for (std::size_t i = 0; i < file->interfaces().size(); ++i) {
             const auto& info = file->interfaces()[i];
             if (!linktype_supported(info.linktype))

@@ -12,6 +12,7 @@
 #include "report/format.hpp"
 #include "report/output.hpp"
 #include "report/report.hpp"
+#include "report/words.hpp"
 
 namespace podtrace::app {
 namespace {
@@ -65,8 +66,13 @@ int report_command(const ReportCli& opt, std::ostream& out, std::ostream& err) {
     }
     // A capture cut short (a killed tcpdump) still tells what it holds: the report covers the
     // frames before the fault, and the fault makes the exit code 2.
-    for (const ingest::FileSummary& f : r.session.files)
+    for (const ingest::FileSummary& f : r.session.files) {
         if (!f.error.empty()) err << "podtrace: report: " << f.error << '\n';
+        if (const std::string t =
+                report::ts_out_of_range_text(f.ts_out_of_range, f.first_ts_out_of_range);
+            !t.empty())
+            err << "podtrace: report: " << f.path << ": " << t << '\n';
+    }
     if (auto done = r.conclude(); !done) return fail(done.error());
 
     // Written as it is made (a million flows are never held as text), through the printable

@@ -327,6 +327,8 @@ std::vector<FileSummary> FileSet::finish() {
         FileSummary fs;
         fs.path = in.spec.path;
         fs.frames = in.file->frames_read();
+        fs.ts_out_of_range = in.file->ts_out_of_range();
+        fs.first_ts_out_of_range = in.file->first_ts_out_of_range();
         fs.error = in.error;
         learn_interfaces(in, m.names);  // those declared after the last frame, if any
         const auto& ifs = in.file->interfaces();

@@ -30,6 +30,8 @@ struct FileSummary {
     std::string error;        // read as far as this fault (the report's exit code is then 2)
     std::string facts_error;  // the node facts the file carries could not be read
     std::uint64_t frames = 0;
+    // Frames stamped before 1677 or after 2262, their time clamped; the first one's number.
+    std::uint64_t ts_out_of_range = 0, first_ts_out_of_range = 0;
     std::vector<InterfaceSummary> interfaces;
 };
 

@@ -98,13 +98,16 @@ std::uint64_t tsresol_units(std::uint8_t r) {
 
 // Read as signed: a writer may store a time before 1970 in two's complement (PcapPlusPlus'
 // pcapng-example.pcapng has 0xffffffffe1dfd279 µs); read unsigned, it lies 585,000 years ahead,
-// where ts_ns cannot go anyway. Results out of range saturate.
-std::int64_t to_ns(std::uint64_t ts, std::uint64_t units, std::int64_t offset_s) {
+// where ts_ns cannot go anyway. Results out of range saturate, and say so in `clamped`.
+std::int64_t to_ns(std::uint64_t ts, std::uint64_t units, std::int64_t offset_s,
+                   bool* clamped = nullptr) {
     constexpr int128 giga = 1'000'000'000;
+    constexpr int128 lo = std::numeric_limits<std::int64_t>::min();
+    constexpr int128 hi = std::numeric_limits<std::int64_t>::max();
     const int128 ns =
         int128{static_cast<std::int64_t>(ts)} * giga / int128{units} + int128{offset_s} * giga;
-    return static_cast<std::int64_t>(std::clamp<int128>(
-        ns, std::numeric_limits<std::int64_t>::min(), std::numeric_limits<std::int64_t>::max()));
+    if (clamped) *clamped = ns < lo || ns > hi;
+    return static_cast<std::int64_t>(std::clamp(ns, lo, hi));
 }
 
 }  // namespace
@@ -196,6 +199,8 @@ CaptureFile& CaptureFile::operator=(CaptureFile&& other) noexcept {
     section_by_dumpcap_ = other.section_by_dumpcap_;
     error_ = std::move(other.error_);
     frames_ = other.frames_;
+    ts_out_of_range_ = other.ts_out_of_range_;
+    first_ts_out_of_range_ = other.first_ts_out_of_range_;
     failed_ = other.failed_;
     return *this;
 }
@@ -388,8 +393,8 @@ bool CaptureFile::read_pcapng_block(core::Frame& out, bool& got_frame) {
             const std::uint32_t snaplen = interfaces_[section_first_if_].snaplen;
             auto caplen = static_cast<std::uint32_t>(std::min<std::size_t>(origlen, body_len - 4));
             if (snaplen != 0) caplen = std::min(caplen, snaplen);  // 0 means no limit
-            got_frame = emit_packet(out, off, "SPB", 0, 0, body + 4, caplen, origlen, 0);
-            out.ts_ns = 0;  // an SPB has no timestamp, whatever if_tsoffset says
+            // No timestamp: 0, whatever if_tsoffset says.
+            got_frame = emit_packet(out, off, "SPB", 0, std::nullopt, body + 4, caplen, origlen, 0);
             return got_frame;
         }
         case block_isb: read_isb(body, body_len); return true;
@@ -485,8 +490,9 @@ bool CaptureFile::read_idb(std::size_t off, std::size_t body, std::size_t body_l
 }
 
 bool CaptureFile::emit_packet(core::Frame& out, std::size_t off, const char* kind,
-                              std::uint32_t if_id, std::uint64_t ts, std::size_t data,
-                              std::uint32_t caplen, std::uint32_t origlen, std::uint32_t flags) {
+                              std::uint32_t if_id, std::optional<std::uint64_t> ts,
+                              std::size_t data, std::uint32_t caplen, std::uint32_t origlen,
+                              std::uint32_t flags) {
     const std::size_t declared = interfaces_.size() - section_first_if_;
     if (if_id >= declared) {
         return fail(std::string(kind) + where(off, frames_ + 1) + " references interface " +
@@ -495,7 +501,9 @@ bool CaptureFile::emit_packet(core::Frame& out, std::size_t off, const char* kin
     }
     const std::size_t global = section_first_if_ + if_id;
     const InterfaceInfo& info = interfaces_[global];
-    out.ts_ns = to_ns(ts, if_ts_units_[global], if_ts_offset_[global]);
+    bool clamped = false;
+    out.ts_ns = ts ? to_ns(*ts, if_ts_units_[global], if_ts_offset_[global], &clamped) : 0;
+    if (clamped && ts_out_of_range_++ == 0) first_ts_out_of_range_ = frames_ + 1;
     out.linktype = info.linktype;
     out.wirelen = origlen;
     out.interface = static_cast<std::uint32_t>(global);

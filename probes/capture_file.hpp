@@ -66,6 +66,11 @@ public:
     const std::string& node() const { return node_; }
     const std::string& node_facts() const { return node_facts_; }
     std::uint64_t frames_read() const { return frames_; }
+    // Frames stamped where int64 nanoseconds cannot reach (before 1677-09-21 or after
+    // 2262-04-11; pcapng's 64-bit times and if_tsoffset can say so): their time is clamped to
+    // the nearest end. How many, and the first one's number (0: none).
+    std::uint64_t ts_out_of_range() const { return ts_out_of_range_; }
+    std::uint64_t first_ts_out_of_range() const { return first_ts_out_of_range_; }
     std::uint64_t bytes_read() const { return pos_; }  // for progress against the file's size
 
 private:
@@ -76,8 +81,9 @@ private:
     bool read_idb(std::size_t off, std::size_t body, std::size_t body_len);
     void read_shb_options(std::size_t body, std::size_t body_len);
     void read_isb(std::size_t body, std::size_t body_len);
+    // `ts` in the interface's units; none (an SPB): 0.
     bool emit_packet(core::Frame& out, std::size_t off, const char* kind, std::uint32_t if_id,
-                     std::uint64_t ts, std::size_t data, std::uint32_t caplen,
+                     std::optional<std::uint64_t> ts, std::size_t data, std::uint32_t caplen,
                      std::uint32_t origlen, std::uint32_t flags);
     bool fail(const std::string& what);
     // Makes the bytes from pos_ on readable through at(), `need` of them unless the input ends
@@ -110,6 +116,7 @@ private:
     bool section_by_dumpcap_ = false;  // its shb_userappl names dumpcap
     Error error_;
     std::uint64_t frames_ = 0;
+    std::uint64_t ts_out_of_range_ = 0, first_ts_out_of_range_ = 0;
     bool failed_ = false;  // error() is sticky: next() keeps returning Read::error
 };
 

@@ -168,6 +168,10 @@ void write_json(const Report& r, std::ostream& out) {
              {"error", f.error.empty() ? json(nullptr) : json(f.error)},
              {"interfaces", std::move(ifs)},
              {"facts_error", f.facts_error.empty() ? json(nullptr) : json(f.facts_error)}});
+        // Only where some were, so that the reports of every other capture stay as they were.
+        if (f.ts_out_of_range)
+            captures.back()["ts_out_of_range"] = {{"frames", f.ts_out_of_range},
+                                                  {"first_frame", f.first_ts_out_of_range}};
     }
     json clocks = json::array();
     for (const trace::NodeClock& c : d.clocks.clocks)

@@ -94,6 +94,9 @@ void write_text(const Report& r, std::ostream& out) {
                 << ')';
         if (!f.error.empty()) out << "  [read error: " << f.error << ']';
         if (!f.facts_error.empty()) out << "  [node facts unreadable: " << f.facts_error << ']';
+        if (const std::string t = ts_out_of_range_text(f.ts_out_of_range, f.first_ts_out_of_range);
+            !t.empty())
+            out << "  [" << t << ']';
         out << '\n';
     }
     if (const std::string m = pool_mode_text(d); !m.empty()) out << "cross-node: " << m << '\n';

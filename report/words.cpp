@@ -239,6 +239,13 @@ std::string clock_text(const Session& d, const trace::NodeClock& c) {
     return s + "), corrected";
 }
 
+std::string ts_out_of_range_text(std::uint64_t frames, std::uint64_t first) {
+    if (!frames) return "";
+    return std::to_string(frames) + (frames == 1 ? " frame stamped" : " frames stamped") +
+           " before 1677 or after 2262 (the first: frame " + std::to_string(first) + "), " +
+           (frames == 1 ? "its time clamped" : "their times clamped");
+}
+
 std::string clock_prefix_text(const Session& d) {
     if (!d.clocks.frames) return "";
     return "estimated over the first " + std::to_string(d.clocks.frames) + " frames (" +

@@ -48,6 +48,9 @@ std::string clock_text(const Session& s, const trace::NodeClock& c);
 std::string clock_prefix_text(const Session& s);
 // "dropped (flow 10): default/pod1 (172.16.158.1) -> ... (capturing then)".
 std::string finding_text(const trace::Diagnosis& x);
+// "3 frames stamped before 1677 or after 2262 (the first: frame 17), their times clamped", or
+// "" when every timestamp fit.
+std::string ts_out_of_range_text(std::uint64_t frames, std::uint64_t first);
 // "355 frames: 355 decoded", with the other statuses and the reasons counted.
 std::string decode_summary(const decode::Stats& st);
 

@@ -264,8 +264,9 @@ bool Engine::Impl::pace(std::int64_t ts, std::unique_lock<std::mutex>& lk) {
         pace_wall0 = Steady::now();
     }
     for (;;) {
-        const auto due = pace_wall0 + std::chrono::nanoseconds(static_cast<std::int64_t>(
-                                          static_cast<double>(core::sub_ns(ts, pace_ts0)) / opt.speed));
+        const auto due =
+            pace_wall0 + std::chrono::nanoseconds(static_cast<std::int64_t>(
+                             static_cast<double>(core::sub_ns(ts, pace_ts0)) / opt.speed));
         const auto now = Steady::now();
         if (now >= due) return true;
         // Capture time passes while we wait: quiet packets finish as they would live.
@@ -737,6 +738,10 @@ void Engine::Impl::fill_notes(std::vector<std::string>& out) {
         if (!f.error.empty()) out.push_back("read error: " + f.error);
         if (!f.facts_error.empty())
             out.push_back(f.path + ": node facts unreadable: " + f.facts_error);
+        if (std::string t =
+                report::ts_out_of_range_text(f.ts_out_of_range, f.first_ts_out_of_range);
+            !t.empty())
+            out.push_back(f.path + ": " + t);
     }
 }
 

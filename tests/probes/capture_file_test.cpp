@@ -594,6 +594,34 @@ TEST_CASE("pcapng: interface statistics give each interface's capture span and c
     CHECK_FALSE(ifs[2].ifrecv);
 }
 
+TEST_CASE("pcapng: frames stamped past what int64 ns holds are clamped and counted",
+          "[capture_file][pcapng]") {
+    const bool b = GENERATE(false, true);
+    CAPTURE(b);
+    TempDir dir;
+    constexpr std::int64_t max = std::numeric_limits<std::int64_t>::max();
+    constexpr std::int64_t min = std::numeric_limits<std::int64_t>::min();
+    const auto path = dir.write(
+        "far.pcapng",
+        concat({shb(b), idb(b, 1),                                 // µs, no offset
+                idb(b, 1, 0, Options(b).u64(14, 10'000'000'000)),  // +10^10 s: 2286
+                idb(b, 1, 0, Options(b).u64(14, static_cast<std::uint64_t>(-10'000'000'000))),
+                epb(b, 0, 1'700'000'000'000'000, {1}), epb(b, 1, 1'700'000'000'000'000, {2}),
+                epb(b, 0, 1'700'000'000'000'001, {3}), epb(b, 2, 0, {4}),
+                // Before 1970 but within reach: not out of range (PcapPlusPlus writes such).
+                epb(b, 0, static_cast<std::uint64_t>(-1'000'000), {5})}));
+    auto f = open_ok(path);
+    const auto r = read_all(f);
+    CHECK(r.last == Read::end);
+    REQUIRE(r.frames.size() == 5);
+    CHECK(r.frames[0].ts_ns == 1'700'000'000'000'000'000);
+    CHECK(r.frames[1].ts_ns == max);
+    CHECK(r.frames[3].ts_ns == min);
+    CHECK(r.frames[4].ts_ns == -1'000'000'000);
+    CHECK(f.ts_out_of_range() == 2);
+    CHECK(f.first_ts_out_of_range() == 2);
+}
+
 TEST_CASE("pcapng: dumpcap's statistics times are in µs whatever if_tsresol says",
           "[capture_file][pcapng]") {
     TempDir dir;
