@@ -417,3 +417,10 @@ std::size_t mutate_capture(std::uint8_t* data, std::size_t size, std::size_t max
 }
 
 }  // namespace podtrace::fuzz
+
+// libFuzzer's hook, in the capture targets only (fuzz/CMakeLists.txt links this object into
+// them): kube_fuzz's JSON is better left to libFuzzer's own mutations.
+extern "C" std::size_t LLVMFuzzerCustomMutator(std::uint8_t* data, std::size_t size,
+                                               std::size_t max_size, unsigned seed) {
+    return podtrace::fuzz::mutate_capture(data, size, max_size, seed);
+}

@@ -6,17 +6,11 @@
 
 #include "core/printable.hpp"
 #include "decode/decoder.hpp"
-#include "fuzz/capture_mutator.hpp"
 #include "fuzz/checks.hpp"
 #include "fuzz/input_files.hpp"
 #include "probes/capture_file.hpp"
 
 namespace pf = podtrace::fuzz;
-
-extern "C" std::size_t LLVMFuzzerCustomMutator(std::uint8_t* data, std::size_t size,
-                                               std::size_t max_size, unsigned seed) {
-    return pf::mutate_capture(data, size, max_size, seed);
-}
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string path = pf::write_file({data, size}, "capture");

@@ -8,7 +8,6 @@
 #include <sstream>
 
 #include "core/printable.hpp"
-#include "fuzz/capture_mutator.hpp"
 #include "fuzz/checks.hpp"
 #include "fuzz/input_files.hpp"
 #include "report/format.hpp"
@@ -16,11 +15,6 @@
 
 namespace pf = podtrace::fuzz;
 namespace pr = podtrace::report;
-
-extern "C" std::size_t LLVMFuzzerCustomMutator(std::uint8_t* data, std::size_t size,
-                                               std::size_t max_size, unsigned seed) {
-    return pf::mutate_capture(data, size, max_size, seed);
-}
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     pr::Options opt;

@@ -6,7 +6,6 @@
 #include <sstream>
 #include <thread>
 
-#include "fuzz/capture_mutator.hpp"
 #include "fuzz/checks.hpp"
 #include "fuzz/input_files.hpp"
 #include "tui/engine.hpp"
@@ -14,11 +13,6 @@
 
 namespace pf = podtrace::fuzz;
 namespace pt = podtrace::tui;
-
-extern "C" std::size_t LLVMFuzzerCustomMutator(std::uint8_t* data, std::size_t size,
-                                               std::size_t max_size, unsigned seed) {
-    return pf::mutate_capture(data, size, max_size, seed);
-}
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     pt::EngineOptions opt;
