@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (clang 16, ASan+UBSan, coverage in every library) with CMake.
 # Usage: fuzz/build.sh [TARGET...]   (default: every target) -> their directory on the last line
-# The build goes to $PODTRACE_FUZZ_BUILD (default /tmp/podtrace-fuzz/build).
+# The build goes to $PODTRACE_FUZZ_BUILD (default build-fuzz/ in this tree).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
-build=${PODTRACE_FUZZ_BUILD:-${PODTRACE_FUZZ_DIR:-/tmp/podtrace-fuzz}/build}
+build=${PODTRACE_FUZZ_BUILD:-$root/build-fuzz}
 cxx=${CLANGXX:-clang++-16}
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(decode_fuzz reader_fuzz report_fuzz tui_fuzz kube_fuzz)

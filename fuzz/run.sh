@@ -4,18 +4,21 @@
 # Usage: fuzz/run.sh [SECONDS=60] [TARGET...]   (default: every target, SECONDS each)
 # Targets: decode_fuzz (one frame), reader_fuzz (pcap/pcapng reader), report_fuzz (report in
 # every format, one file or several), tui_fuzz (tui --snapshot), kube_fuzz (kubectl JSON).
-# Reproducers go to $PODTRACE_FUZZ_DIR/artifacts/ (default /tmp/podtrace-fuzz); replay one with
-# $PODTRACE_FUZZ_DIR/build/fuzz/TARGET FILE. Found inputs accumulate in $PODTRACE_FUZZ_DIR/corpus-TARGET.
+# Everything goes under $PODTRACE_FUZZ_DIR (default build-fuzz/ in this tree, the build too):
+# seeds/, corpus-TARGET/ (what the runs found, kept for the next), artifacts/ (reproducers;
+# replay one with build-fuzz/fuzz/TARGET FILE).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+root=$(dirname "$here")
 seconds=${1:-60}
 shift || true
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(decode_fuzz reader_fuzz report_fuzz tui_fuzz kube_fuzz)
-dir=${PODTRACE_FUZZ_DIR:-/tmp/podtrace-fuzz}
+export PODTRACE_FUZZ_DIR=${PODTRACE_FUZZ_DIR:-$root/build-fuzz}
+dir=$PODTRACE_FUZZ_DIR
 seeds=${PODTRACE_FUZZ_CORPUS:-$dir/seeds}
 
-bin=$("$here/build.sh" "${targets[@]}" | tail -n1)
+bin=$(PODTRACE_FUZZ_BUILD=$dir "$here/build.sh" "${targets[@]}" | tail -n1)
 [ -d "$seeds/frames" ] || "$here/make_corpus.sh" "$seeds/frames"
 [ -d "$seeds/captures" ] || "$here/seeds.py" "$seeds"
 mkdir -p "$dir/artifacts"
