@@ -180,7 +180,7 @@ void write_options(Block& b, std::size_t at, const std::vector<Option>& opts) {
         b.body.insert(b.body.end(), o.value.begin(), o.value.end());
         b.body.resize(b.body.size() + (ng::pad4(o.value.size()) - o.value.size()));
     }
-    if (!opts.empty() || b.order.little) {  // the end marker is optional: leave it out now and then
+    if (!opts.empty()) {  // no options: no end marker either
         b.order.append16(b.body, ng::opt_endofopt);
         b.order.append16(b.body, 0);
     }

@@ -23,6 +23,12 @@ void check_json(std::string_view json, std::string_view what) {
     if (!nlohmann::json::accept(json)) violated(std::string(what) + ": not JSON");
 }
 
+void check_json_layout(std::string_view json, std::string_view what) {
+    const auto doc = nlohmann::json::parse(json);
+    if (doc.dump(2, ' ', true, nlohmann::json::error_handler_t::replace) + '\n' != json)
+        violated(std::string(what) + ": not laid out as one dump() of it");
+}
+
 void check_xml_chars(std::string_view xml, std::string_view what) {
     for (std::size_t i = 0; i < xml.size(); ++i) {
         const auto c = static_cast<unsigned char>(xml[i]);

@@ -6,6 +6,9 @@ namespace podtrace::fuzz {
 
 // JSON that parses, and only printable ASCII (report -f json, decode -j).
 void check_json(std::string_view json, std::string_view what);
+// report -f json: the bytes one dump(2) of the parsed document gives, newline ended (the
+// report writes flows and findings item by item, between the other keys in their sorted order).
+void check_json_layout(std::string_view json, std::string_view what);
 // No byte XML 1.0 forbids (controls other than tab, newline, return).
 void check_xml_chars(std::string_view xml, std::string_view what);
 // No control byte but newline: what reaches a terminal.

@@ -46,7 +46,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     for (const auto f : {pr::Format::text, pr::Format::md, pr::Format::json, pr::Format::junit}) {
         std::ostringstream out;
         pr::write(r, f, out);
-        if (f == pr::Format::json) pf::check_json(out.str(), "report -f json");
+        if (f == pr::Format::json) {
+            pf::check_json(out.str(), "report -f json");
+            pf::check_json_layout(out.str(), "report -f json");
+        }
         if (f == pr::Format::junit) pf::check_xml_chars(out.str(), "report -f junit");
     }
     return 0;

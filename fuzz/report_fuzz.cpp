@@ -36,7 +36,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         std::ostringstream out;
         pr::write(r, f, out);
         const std::string text = out.str();
-        if (f == pr::Format::json) pf::check_json(text, "report -f json");
+        if (f == pr::Format::json) {
+            pf::check_json(text, "report -f json");
+            pf::check_json_layout(text, "report -f json");
+        }
         if (f == pr::Format::junit) pf::check_xml_chars(text, "report -f junit");
         pf::check_terminal_text(podtrace::core::printable(text, true), "report output");
     }
