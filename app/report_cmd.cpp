@@ -4,11 +4,9 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
-#include <sstream>
 
 #include "app/command.hpp"
 #include "app/printable_stream.hpp"
-#include "core/printable.hpp"
 #include "report/format.hpp"
 #include "report/output.hpp"
 #include "report/report.hpp"
