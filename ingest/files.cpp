@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <list>
 #include <optional>
 
 #include "core/time.hpp"
@@ -41,14 +42,10 @@ struct Input {
     std::string error;        // why the file could not be read to its end
     std::string facts_error;  // why the node facts it carries could not be read
     bool done = false;
+    // Its place among the files holding a descriptor, least recently read first.
+    std::list<Input*>::iterator open_at;
+    bool holds_fd = false;
 };
-
-std::expected<void, Error> open_input(Input& in) {
-    auto f = CaptureFile::open(in.spec.path);
-    if (!f) return std::unexpected(f.error());
-    in.file.emplace(std::move(*f));
-    return {};
-}
 
 // The capture points of interfaces the file declared since the last call. Called per frame:
 // the check is inline, the naming out of line.
@@ -69,26 +66,14 @@ std::uint64_t file_size(const std::string& path) {
     return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) ? st.st_size : 0;
 }
 
-// Every file is open at once (the merge needs each one's next frame): a soft limit on descriptors
-// below what they need is raised to the hard limit, which any process may do; past that, the
-// error says so before a file is opened.
-std::expected<void, Error> descriptors_for(std::size_t files) {
-    constexpr rlim_t kSpare = 64;  // standard streams, kubectl files, a save, libraries' own
-    const rlim_t need = files + kSpare;
+// How many capture files may hold a descriptor at once: what the limit on open files leaves
+// after a margin for everything else (standard streams, kubectl files, a save, libraries' own).
+std::size_t open_budget(std::size_t asked) {
+    if (asked) return asked;
+    constexpr rlim_t kSpare = 64, kMost = 4096, kLeast = 4;
     rlimit lim{};
-    if (::getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur == RLIM_INFINITY ||
-        lim.rlim_cur >= need)
-        return {};
-    lim.rlim_cur = lim.rlim_max;
-    if (::setrlimit(RLIMIT_NOFILE, &lim) != 0 || ::getrlimit(RLIMIT_NOFILE, &lim) != 0) return {};
-    if (lim.rlim_cur != RLIM_INFINITY && lim.rlim_cur < need) {
-        const std::string limit = std::to_string(lim.rlim_cur);
-        return std::unexpected(Error{std::to_string(files) + " capture files are read at once, " +
-                                     "and the limit on open files is " + limit +
-                                     " (ulimit -Hn): raise it, or join the files first " +
-                                     "(mergecap -w all.pcapng FILE...)"});
-    }
-    return {};
+    if (::getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur == RLIM_INFINITY) return kMost;
+    return lim.rlim_cur < kSpare + kLeast ? kLeast : std::min(lim.rlim_cur - kSpare, kMost);
 }
 
 }  // namespace
@@ -99,6 +84,14 @@ struct FileSet::Impl {
     void fill(Input& in);
     const trace::Sighting* next();
     std::uint64_t bytes_read() const;
+    std::expected<void, Error> open_input(Input& in);
+    // Before reading `in`: it becomes the most recently read, and the least recently read files
+    // past the budget give up their descriptors (they open again where they stopped).
+    void reading(Input& in) {
+        if (!in.holds_fd || open.back() != &in) reading_other(in);
+    }
+    void reading_other(Input& in);
+    void release(Input& in);
 
     const InputOptions& opt;
     trace::Names& names;
@@ -115,7 +108,40 @@ struct FileSet::Impl {
     std::int64_t reorder_ns = 0;
     // The input whose front next() returned: popped, and refilled, on the following call.
     Input* pending = nullptr;
+    std::list<Input*> open;  // the files holding a descriptor that park() can take back
+    std::size_t budget = 0;
 };
+
+std::expected<void, Error> FileSet::Impl::open_input(Input& in) {
+    release(in);
+    in.file.reset();
+    auto f = CaptureFile::open(in.spec.path);
+    if (!f) return std::unexpected(f.error());
+    in.file.emplace(std::move(*f));
+    reading(in);
+    return {};
+}
+
+void FileSet::Impl::reading_other(Input& in) {
+    if (!in.file->parkable()) return;
+    if (in.holds_fd) {
+        open.splice(open.end(), open, in.open_at);
+        return;
+    }
+    in.open_at = open.insert(open.end(), &in);
+    in.holds_fd = true;
+    while (open.size() > budget) {
+        Input& old = *open.front();
+        release(old);
+        old.file->park();
+    }
+}
+
+void FileSet::Impl::release(Input& in) {
+    if (!in.holds_fd) return;
+    open.erase(in.open_at);
+    in.holds_fd = false;
+}
 
 FileSet::FileSet(const InputOptions& opt, trace::Names& names, trace::Topology& topo)
     : impl_(std::make_unique<Impl>(opt, names, topo)) {}
@@ -165,10 +191,10 @@ std::expected<void, Error> FileSet::open() {
         }
         m.total += file_size(m.inputs[i].spec.path);
     }
-    if (auto r = descriptors_for(m.inputs.size()); !r) return r;
+    m.budget = open_budget(m.opt.max_open_files);
     // Nodes are known from names and annotations only once a file is open: open all first.
     for (Input& in : m.inputs) {
-        if (auto r = open_input(in); !r) return r;
+        if (auto r = m.open_input(in); !r) return r;
         // A pcap's single interface, or a pcapng's first section's, is known once opened; a
         // file's node is the node of its first interface or its annotation.
         const auto at = probes::capture_point(in.spec, in.file->node(), "");
@@ -210,11 +236,12 @@ std::expected<void, Error> FileSet::align_clocks(
         std::vector<Pending> pending(m.inputs.size());
         const auto advance = [&](std::size_t i) {
             Input& in = m.inputs[i];
+            m.reading(in);
             pending[i].has = in.file->next(pending[i].f) == CaptureFile::Read::frame;
             if (pending[i].has) learn_interfaces(in, m.names);
         };
         for (std::size_t i = 0; i < m.inputs.size(); ++i) {
-            if (auto r = open_input(m.inputs[i]); !r) return r;
+            if (auto r = m.open_input(m.inputs[i]); !r) return r;
             advance(i);
             pending[i].first_ns = pending[i].f.ts_ns;
         }
@@ -268,7 +295,7 @@ std::expected<void, Error> FileSet::align_clocks(
         for (Input& in : m.inputs) {
             in.points.clear();
             in.frames_per_if.clear();
-            if (auto r = open_input(in); !r) return r;
+            if (auto r = m.open_input(in); !r) return r;
         }
     }
     m.step.set_clocks(m.clocks.clocks);
@@ -284,12 +311,15 @@ void FileSet::Impl::fill(Input& in) {
     while (!in.done &&
            (in.held.empty() || (core::sub_ns(in.newest, in.held.front().ts_ns) < reorder_ns &&
                                 in.held.size() < kMaxHeld))) {
+        reading(in);
         const auto r = in.file->next(f);
         if (r != CaptureFile::Read::frame) {
             // A capture cut short (a killed tcpdump) still tells what it holds: the report
             // covers the frames before the fault, and the fault makes the exit code 2.
             if (r == CaptureFile::Read::error) in.error = in.file->error().message;
             in.done = true;
+            release(in);
+            in.file->park();
             break;
         }
         learn_interfaces(in, names);

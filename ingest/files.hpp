@@ -2,7 +2,8 @@
 // Capture files as one source: every file opened, its node facts read, the clock pass when
 // several nodes' clocks must be aligned (a first read of the files), then every file's sightings
 // on the corrected timeline, each file reordered within --reorder, merged across files in
-// timestamp order.
+// timestamp order. Any number of files: at most InputOptions::max_open_files hold a descriptor
+// at once, the least recently read give theirs up and open again where they stopped.
 #include <cstdint>
 #include <expected>
 #include <functional>

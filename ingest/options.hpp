@@ -16,6 +16,9 @@ struct InputOptions {
     double reorder_s = 1.0;   // how far out of time order a file's frames may be
     bool clock = true;        // estimate clock offsets between nodes
     bool clock_full = false;  // clock pass: read every frame, not only until the offsets settle
+    // Capture files holding a descriptor at once (the others are closed between reads); 0: the
+    // limit on open files less a margin, at most 4096.
+    std::size_t max_open_files = 0;
 };
 
 }  // namespace podtrace::ingest

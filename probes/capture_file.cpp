@@ -122,6 +122,9 @@ std::expected<CaptureFile, Error> CaptureFile::open(const std::string& path) {
     struct stat st {};
     if (::fstat(f.fd_, &st) != 0) return err(std::string("cannot stat: ") + std::strerror(errno));
     if (S_ISDIR(st.st_mode)) return err("is a directory");
+    f.parkable_ = path != "-" && S_ISREG(st.st_mode);
+    f.dev_ = st.st_dev;
+    f.ino_ = st.st_ino;
     return start(std::move(f));
 }
 
@@ -180,6 +183,9 @@ CaptureFile& CaptureFile::operator=(CaptureFile&& other) noexcept {
     if (fd_ >= 0) ::close(fd_);
     path_ = std::move(other.path_);
     fd_ = std::exchange(other.fd_, -1);
+    parkable_ = other.parkable_;
+    dev_ = other.dev_;
+    ino_ = other.ino_;
     wait_ = std::move(other.wait_);
     buf_ = std::move(other.buf_);
     buf_start_ = std::exchange(other.buf_start_, 0);
@@ -216,6 +222,33 @@ bool CaptureFile::fail(const std::string& what) {
     return false;
 }
 
+bool CaptureFile::park() {
+    if (fd_ < 0 || !parkable_) return false;
+    ::close(fd_);
+    fd_ = -1;
+    return true;
+}
+
+bool CaptureFile::reopen() {
+    const std::size_t off = buf_start_ + buf_len_;
+    const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+    struct stat st {};
+    const char* why = nullptr;
+    if (fd < 0 || ::fstat(fd, &st) != 0)
+        why = std::strerror(errno);
+    else if (st.st_dev != dev_ || st.st_ino != ino_)
+        why = "the file was replaced while being read";
+    else if (::lseek(fd, static_cast<off_t>(off), SEEK_SET) < 0)
+        why = std::strerror(errno);
+    if (why) {
+        if (fd >= 0) ::close(fd);
+        eof_ = true;
+        return fail(std::string("cannot open again") + where(off) + ": " + why);
+    }
+    fd_ = fd;
+    return true;
+}
+
 std::size_t CaptureFile::fill(std::size_t need) {
     std::size_t have = buf_start_ + buf_len_ - pos_;
     if (have >= need || eof_) return have;
@@ -228,6 +261,7 @@ std::size_t CaptureFile::fill(std::size_t need) {
         // Grown as bytes arrive, not to what a header claims: a record that says 200 MiB in a
         // file of 100 bytes costs no more than the file.
         if (buf_len_ == buf_.size()) buf_.resize(2 * buf_.size());
+        if (fd_ < 0 && !reopen()) break;
         if (wait_ && !wait_(fd_)) {
             eof_ = true;
             fail("stopped" + where(buf_start_ + buf_len_));

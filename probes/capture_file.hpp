@@ -73,6 +73,14 @@ public:
     std::uint64_t first_ts_out_of_range() const { return first_ts_out_of_range_; }
     std::uint64_t bytes_read() const { return pos_; }  // for progress against the file's size
 
+    // A regular file opened by path may give up its descriptor between reads (many files read
+    // at once, more than the process may hold open): park() closes it, keeping what was read,
+    // and the next read that needs bytes opens the same file again where it stopped. A file
+    // replaced meanwhile (another inode) fails that read. False when the descriptor stays
+    // (standard input, a pipe, a stream) or is already closed.
+    bool park();
+    bool parkable() const { return parkable_; }
+
 private:
     CaptureFile() = default;
     static std::expected<CaptureFile, Error> start(CaptureFile f);
@@ -89,13 +97,16 @@ private:
     // Makes the bytes from pos_ on readable through at(), `need` of them unless the input ends
     // first; returns how many are readable. May move the buffer: take pointers after calling.
     std::size_t fill(std::size_t need);
+    bool reopen();
     const std::uint8_t* at(std::size_t file_offset) const {
         return buf_.data() + (file_offset - buf_start_);
     }
 
     std::string path_;
     int fd_ = -1;
-    Wait wait_;  // open_stream: called before each read()
+    bool parkable_ = false;
+    std::uint64_t dev_ = 0, ino_ = 0;  // what park() expects to find at path_ again
+    Wait wait_;                        // open_stream: called before each read()
     // Read in chunks rather than mapped: copying 64 KiB at a time out of the page cache costs
     // less than faulting in the pages of a mapping (bench/: 0.08 s against 0.2 s for 640 MB).
     std::vector<std::uint8_t> buf_;

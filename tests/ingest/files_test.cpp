@@ -172,3 +172,65 @@ TEST_CASE("files: a missing file and a truncated one are named") {
     REQUIRE(r.files.size() == 1);
     CHECK(r.files[0].error.find(dir / "w1.pcapng") != std::string::npos);
 }
+
+namespace {
+// Descriptors this process holds open on files under `dir`.
+std::size_t open_under(const std::filesystem::path& dir) {
+    std::size_t n = 0;
+    for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) {
+        std::error_code ec;
+        const auto target = std::filesystem::read_symlink(e.path(), ec);
+        if (!ec && target.string().starts_with(dir.string())) ++n;
+    }
+    return n;
+}
+}  // namespace
+
+TEST_CASE("files: past max_open_files, files give up descriptors and read on as before") {
+    test::TempDir dir;
+    // Six files of two nodes, 2,000 frames each (about 190 KiB, several read buffers): one
+    // packet per millisecond seen at three points of each node, k8s-w2's clock 5 ms ahead.
+    ingest::InputOptions opt;
+    const char* ifaces[] = {"cali1", "tunl0", "ens5"};
+    for (int node = 0; node < 2; ++node)
+        for (int p = 0; p < 3; ++p) {
+            std::vector<test::Packet> packets;
+            for (std::uint32_t k = 0; k < 2000; ++k) {
+                const std::int64_t hop = node == 0 ? p : 5 - p;
+                packets.push_back({ifaces[p], k * kMs + hop * 10'000 + node * 5 * kMs,
+                                   test::udp_frame(ip4(172, 16, 158, 1), ip4(172, 16, 184, 4), k)});
+            }
+            const std::string path =
+                dir / ("w" + std::to_string(node + 1) + "_" + ifaces[p] + ".pcapng");
+            test::write_capture(path, "k8s-w" + std::to_string(node + 1), packets);
+            opt.files.push_back(path);
+        }
+    Opened all(opt);
+    const Read want = read_all(all.fs, all.names);
+    REQUIRE(want.ts.size() == 12000);
+    const auto want_clocks = all.fs.clocks().clocks;
+    REQUIRE(want_clocks.size() == 2);  // read by the clock pass, though one way says no offset
+
+    opt.max_open_files = 2;
+    Opened few(opt);
+    CHECK(open_under(dir.path) <= 2);
+    REQUIRE(few.fs.align_clocks());
+    Read got;
+    std::size_t most = 0;
+    while (const trace::Sighting* s = few.fs.next()) {
+        got.ts.push_back(s->ts_ns);
+        got.points.push_back(few.names.name(s->at.node) + '/' + few.names.name(s->at.interface));
+        if (got.ts.size() % 100 == 0) most = std::max(most, open_under(dir.path));
+    }
+    got.files = few.fs.finish();
+    CHECK(most <= 2);
+    CHECK(got.ts == want.ts);
+    CHECK(got.points == want.points);
+    REQUIRE(few.fs.clocks().clocks.size() == 2);
+    CHECK(few.fs.clocks().clocks[1].offset_ns == want_clocks[1].offset_ns);
+    for (std::size_t i = 0; i < got.files.size(); ++i) {
+        CHECK(got.files[i].frames == 2000);
+        CHECK(got.files[i].error.empty());
+    }
+    CHECK(open_under(dir.path) == 0);  // each file read to its end gave its descriptor up
+}

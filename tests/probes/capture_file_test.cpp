@@ -887,6 +887,58 @@ TEST_CASE("CaptureFile moves keep the mapping alive", "[capture_file]") {
     CHECK(h.next(fr) == Read::end);
 }
 
+TEST_CASE("park: a file gives up its descriptor and reads on where it stopped", "[capture_file]") {
+    TempDir dir;
+    // 60 records of 1,000 bytes: the read buffer (4 KiB, then 64 KiB) is refilled across them.
+    Builder b = pcap_header(false, false, 1, 65535);
+    for (std::uint32_t i = 0; i < 60; ++i) pcap_record(b, i, 0, Bytes(1000, std::uint8_t(i)), 1000);
+    const std::string path = dir.write("p.pcap", b);
+    auto f = open_ok(path);
+    CHECK(f.parkable());
+    Frame fr;
+    std::vector<Bytes> got;
+    int reopened = 0;
+    for (;;) {
+        // Parked after every frame: each read that needs bytes opens the file again.
+        reopened += f.park();
+        CHECK_FALSE(f.park());  // already closed
+        const Read r = f.next(fr);
+        if (r != Read::frame) {
+            CHECK(r == Read::end);
+            break;
+        }
+        got.push_back(bytes_of(fr));
+    }
+    REQUIRE(got.size() == 60);
+    for (std::uint32_t i = 0; i < 60; ++i) CHECK(got[i] == Bytes(1000, std::uint8_t(i)));
+    CHECK(reopened >= 2);  // the header's read, then at least one refill past 4 KiB
+
+    SECTION("a file replaced while parked is named, with the offset") {
+        auto g = open_ok(path);
+        REQUIRE(g.next(fr) == Read::frame);
+        REQUIRE(g.park());
+        const std::string other = dir.write("q.pcap", b);
+        fs::rename(other, path);
+        std::size_t n = 1;
+        Read r;
+        while ((r = g.next(fr)) == Read::frame) ++n;
+        CHECK(r == Read::error);
+        CHECK(n < 60);  // what was buffered before the park is still read
+        CHECK_THAT(g.error().message,
+                   Catch::StartsWith(path + ": cannot open again at offset ") &&
+                       Catch::EndsWith(": the file was replaced while being read"));
+    }
+    SECTION("a file removed while parked is named") {
+        auto g = open_ok(path);
+        REQUIRE(g.next(fr) == Read::frame);
+        REQUIRE(g.park());
+        fs::remove(path);
+        while (g.next(fr) == Read::frame) {
+        }
+        CHECK_THAT(g.error().message, Catch::EndsWith(": No such file or directory"));
+    }
+}
+
 TEST_CASE("next() does not allocate", "[capture_file]") {
     if (!counting_allocations) {
         WARN("skipped: allocations are not counted under AddressSanitizer");
