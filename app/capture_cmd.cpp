@@ -214,9 +214,9 @@ void add_live_options(CLI::App* sub, LiveCli& o) {
         ->allow_extra_args(false);
     sub->add_option("-s,--snaplen", o.live.snaplen,
                     "bytes kept per packet (default 512: every header; 0 = 262144, whole packets)")
-        ->check(CLI::NonNegativeNumber);
+        ->check(non_negative());
     sub->add_option("-B,--buffer-size", o.live.buffer_kib, "kernel buffer per interface, KiB")
-        ->check(CLI::PositiveNumber);
+        ->check(positive());
     sub->add_option("--node", o.live.node, "node name for the capture points (default: hostname)");
     sub->add_option("--user", o.user, "switch to this user once the interfaces are open");
     sub->add_option("filter", o.filter_words, "BPF filter, as tcpdump takes it (after --)");
@@ -237,15 +237,15 @@ Command add_capture_command(CLI::App& cli) {
     sub->add_option("-w,--write", opt->file, "pcapng file to write; - for standard output")
         ->required();
     sub->add_option("-c,--count", opt->count, "stop after this many packets")
-        ->check(CLI::PositiveNumber);
+        ->check(positive());
     sub->add_option("--duration", opt->duration_s, "stop after this many seconds")
-        ->check(CLI::PositiveNumber);
+        ->check(positive());
     sub->add_option("-C,--file-size", opt->rotate_mb,
                     "start a new file (FILE1, FILE2...) when this one exceeds MB million bytes")
-        ->check(CLI::PositiveNumber);
+        ->check(positive());
     sub->add_option("-G,--rotate-seconds", opt->rotate_s,
                     "start a new file every N seconds; FILE may hold strftime % patterns")
-        ->check(CLI::PositiveNumber);
+        ->check(positive());
     sub->add_flag("--stdin-control", opt->stdin_control,
                   "for kubectl attach, which loses what a container writes before it attaches: "
                   "start once a line arrives on standard input; stop at the next line or when "

@@ -31,6 +31,12 @@ Command add_kubectl_command(CLI::App& cli);
 // closed descriptor), after saying so with the reason: "podtrace: COMMAND: cannot write to
 // standard output: No space left on device". The caller exits 2.
 bool flush_output(std::ostream& out, std::ostream& err, std::string_view command);
+// Checks for numeric flags whose message says what is wrong with the value ("--reorder: abc is
+// not a number", "--window: 0 is not between 0.001 and 60"): CLI11's own say "not in range" for
+// a word and print the largest double in 309 digits.
+CLI::Validator in_range(double lo, double hi);
+CLI::Validator positive();      // > 0
+CLI::Validator non_negative();  // >= 0
 // Discovery with Calico's veth name rule, so that cali* veths are named from /proc.
 probes::DiscoverOptions discover_options();
 // Live capture as `capture` and `tui` take it: -i, -s, -B, --node, --user and BPF filter words.

@@ -37,6 +37,7 @@ int decode_command(const DecodeOptions& opt, std::ostream& out, std::ostream& er
             continue;
         }
         points.clear();
+        probes::Overridden overridden(spec);
         core::Frame frame;
         probes::CaptureFile::Read r = probes::CaptureFile::Read::end;
         while (out && (opt.count < 0 || printed < opt.count) &&
@@ -44,9 +45,11 @@ int decode_command(const DecodeOptions& opt, std::ostream& out, std::ostream& er
             decoder.decode(frame, d);
             ++printed;
             const auto& ifs = file->interfaces();
-            while (points.size() < ifs.size())  // pcapng declares interfaces as it goes
-                points.push_back(
-                    probes::capture_point(spec, ifs[points.size()].node, ifs[points.size()].name));
+            while (points.size() < ifs.size()) {  // pcapng declares interfaces as it goes
+                const probes::InterfaceInfo& i = ifs[points.size()];
+                overridden.add(i.node, i.name);
+                points.push_back(probes::capture_point(spec, i.node, i.name));
+            }
             const probes::CapturePoint& at = points[frame.interface];
             if (opt.json) {
                 out << frame_json(d, spec.path, file->frames_read(), at.node, at.interface) << '\n';
@@ -63,6 +66,8 @@ int decode_command(const DecodeOptions& opt, std::ostream& out, std::ostream& er
             out << line;
         }
         if (r == probes::CaptureFile::Read::error) input_error(file->error().message);
+        if (const std::string n = overridden.text(); !n.empty())
+            err << "podtrace: " << spec.path << ": " << n << '\n';
         if (const std::string t = report::ts_out_of_range_text(file->ts_out_of_range(),
                                                                file->first_ts_out_of_range());
             !t.empty())
@@ -70,9 +75,8 @@ int decode_command(const DecodeOptions& opt, std::ostream& out, std::ostream& er
         for (std::size_t i = 0; i < file->interfaces().size(); ++i) {
             const auto& info = file->interfaces()[i];
             if (!linktype_supported(info.linktype))
-                input_error(spec.path + ": interface " + std::to_string(i) +
-                            (info.name.empty() ? "" : " (" + info.name + ")") + " has link type " +
-                            std::to_string(info.linktype) + ", which podtrace does not decode");
+                input_error(spec.path + ": " +
+                            decode::unsupported_linktype_text(i, info.name, info.linktype));
         }
         if (opt.count >= 0 && printed >= opt.count) break;
     }
@@ -124,8 +128,7 @@ Command add_decode_command(CLI::App& cli) {
     sub->add_flag("-v,--verbose", st->opt.verbose, "TTL, IP ID, DF, lengths, fingerprint");
     sub->add_flag("-e,--link", st->opt.link, "MAC addresses and cooked-header fields");
     sub->add_flag("-q,--quiet", st->opt.quiet, "no summary of frame outcomes on stderr");
-    sub->add_option("-c,--count", st->opt.count, "stop after this many frames")
-        ->check(CLI::PositiveNumber);
+    sub->add_option("-c,--count", st->opt.count, "stop after this many frames")->check(positive());
     add_tunnel_port_options(sub, st->tunnel_ports);
     sub->callback([st] { apply_tunnel_ports(st->tunnel_ports, st->opt.ports); });
     return {sub, [st] { return decode_command(st->opt, std::cout, std::cerr); }};

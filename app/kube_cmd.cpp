@@ -65,13 +65,13 @@ void add_common(CLI::App* sub, kube::Options& o) {
     sub->add_option("--kubectl", o.kube.kubectl, "the kubectl to run (default: $KUBECTL or kubectl)");
     sub->add_option("--ready-timeout", o.ready_timeout_s,
                     "seconds to wait for every node's podtrace to capture (image pulls)")
-        ->check(CLI::PositiveNumber)
+        ->check(positive())
         ->capture_default_str();
 }
 
 void add_capture_options(CLI::App* sub, kube::Options& o) {
     sub->add_option("-s,--snaplen", o.snaplen, "bytes kept per packet on the nodes (default 512)")
-        ->check(CLI::NonNegativeNumber);
+        ->check(non_negative());
 }
 
 }  // namespace

@@ -70,6 +70,8 @@ int report_command(const ReportCli& opt, std::ostream& out, std::ostream& err) {
                 report::ts_out_of_range_text(f.ts_out_of_range, f.first_ts_out_of_range);
             !t.empty())
             err << "podtrace: report: " << f.path << ": " << t << '\n';
+        for (const std::string& n : f.notes)
+            err << "podtrace: report: " << f.path << ": " << n << '\n';
     }
     if (auto done = r.conclude(); !done) return fail(done.error());
 
@@ -128,15 +130,15 @@ Command add_report_command(CLI::App& cli) {
                     "show flows of this namespace's pods and services");
     sub->add_option("--ip", st->opt.report.filters.ips, "show flows with this address at one end");
     sub->add_option("--port", st->opt.report.filters.ports, "show flows with this port at one end")
-        ->check(CLI::Range(0, 65535));
+        ->check(in_range(0, 65535));
     sub->add_option("--kind", st->opt.report.filters.kinds, "show flows of this kind")
         ->check(CLI::IsMember({"same-node", "cross-node", "egress", "service", "unknown"}));
     sub->add_option("--window", st->opt.report.input.window_s,
                     "seconds within which sightings of one packet are matched (default 2)")
-        ->check(CLI::Range(0.001, 60.0));
+        ->check(in_range(0.001, 60.0));
     sub->add_option("--reorder", st->opt.report.input.reorder_s,
                     "seconds a file's frames may be out of time order (default 1)")
-        ->check(CLI::Range(0.0, 60.0));
+        ->check(in_range(0.0, 60.0));
     sub->add_flag("!--no-clock", st->opt.report.input.clock,
                   "do not estimate clock offsets between nodes");
     sub->add_flag("--full-clock-pass", st->opt.report.input.clock_full,

@@ -126,7 +126,7 @@ Command add_tui_command(CLI::App& cli) {
     c->speed = sub->add_option("--speed", c->opt.speed,
                     "replay pace: 0 as fast as the files read (default), 1 as recorded, 2 twice "
                     "as fast")
-        ->check(CLI::NonNegativeNumber);
+        ->check(non_negative());
     sub->add_flag("--follow", c->opt.follow,
                   "-r gives live pcapng streams (a pipe, a FIFO, /dev/fd/N, -), e.g. one "
                   "`podtrace capture -w -` per node: shown as they arrive, merged in time order");
@@ -136,13 +136,13 @@ Command add_tui_command(CLI::App& cli) {
     sub->add_option("--nodes", in.nodes_json, "kubectl get nodes -o json output");
     sub->add_option("--window", in.window_s,
                     "seconds within which sightings of one packet are matched (default 2)")
-        ->check(CLI::Range(0.001, 60.0));
+        ->check(in_range(0.001, 60.0));
     sub->add_flag("!--no-clock", in.clock, "do not estimate clock offsets between nodes");
     add_tunnel_port_options(sub, c->tunnel_ports);
     sub->add_option("--keep", c->keep_mib,
                     "MiB of raw frames kept for the Packet screen and `s` (default 64; the "
                     "oldest go first)")
-        ->check(CLI::PositiveNumber);
+        ->check(positive());
     sub->add_option("--save-dir", c->save_dir, "where `s` writes a flow's pcapng (default .)");
     sub->add_flag("--no-color", c->no_color, "monochrome (also when NO_COLOR is set)");
     sub->add_option("--keys", c->keys,

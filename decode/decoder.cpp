@@ -8,6 +8,12 @@
 
 namespace podtrace::decode {
 
+std::string unsupported_linktype_text(std::size_t interface, const std::string& name,
+                                      std::uint32_t linktype) {
+    return "interface " + std::to_string(interface) + (name.empty() ? "" : " (" + name + ")") +
+           " has link type " + std::to_string(linktype) + ", which podtrace does not decode";
+}
+
 bool linktype_supported(std::uint32_t linktype) {
     namespace lt = core::linktype;
     switch (linktype) {

@@ -1,6 +1,8 @@
 #pragma once
 #include <array>
+#include <cstddef>
 #include <cstdint>
+#include <string>
 
 #include "core/frame.hpp"
 #include "decode/decoded.hpp"
@@ -32,6 +34,10 @@ private:
 
 // Whether frames of this LINKTYPE_ value can be decoded at all.
 bool linktype_supported(std::uint32_t linktype);
+// "interface 0 (eth0) has link type 147, which podtrace does not decode": what decode and
+// report say of a file's interface (its index, its name if any) before giving exit 2.
+std::string unsupported_linktype_text(std::size_t interface, const std::string& name,
+                                      std::uint32_t linktype);
 
 // Decodes without counting; what Decoder::decode does before it counts.
 void decode_frame(const core::Frame& frame, const Ports& ports, Decoded& out);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/frame.hpp"
+#include "fuzz/pcapng_walk.hpp"
 #include "probes/pcapng_format.hpp"
 
 // libFuzzer's own mutation of a buffer, for what is not a structure (or not one we know).
@@ -111,18 +112,11 @@ struct Pcapng {
 
 Pcapng parse_pcapng(const std::uint8_t* data, std::size_t size) {
     Pcapng f;
-    Order order;
-    std::size_t off = 0;
-    while (off + 12 <= size) {
-        if (Order{true}.get32(data + off) == ng::block_shb && off + 12 <= size)
-            order.little = data[off + 8] == 0x4d;
-        const std::uint32_t type = order.get32(data + off);
-        const std::uint32_t len = order.get32(data + off + 4);
-        if (len < 12 || len % 4 != 0 || len > size - off) break;
-        f.blocks.push_back({type, order, Bytes(data + off + 8, data + off + len - 4)});
-        off += len;
-    }
-    f.rest.assign(data + off, data + size);
+    const std::size_t end = walk_pcapng(
+        data, size, [&](std::size_t off, std::uint32_t type, std::uint32_t len, bool little) {
+            f.blocks.push_back({type, Order{little}, Bytes(data + off + 8, data + off + len - 4)});
+        });
+    f.rest.assign(data + end, data + size);
     return f;
 }
 

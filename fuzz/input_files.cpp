@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "fuzz/pcapng_walk.hpp"
 #include "probes/pcapng_format.hpp"
 
 namespace podtrace::fuzz {
@@ -49,25 +50,16 @@ std::string write_file(std::span<const std::uint8_t> data, const std::string& na
 }
 
 std::vector<std::string> write_captures(std::span<const std::uint8_t> data, std::size_t max_files) {
-    // Section starts: offsets of SHBs met by walking the blocks' lengths (little-endian or
-    // big, as each section says); a length that does not walk ends the search.
+    // Section starts: the SHBs met walking the blocks (a length that does not walk ends it).
     std::vector<std::size_t> starts{0};
-    const auto le32 = [&](std::size_t o) {
-        return std::uint32_t{data[o]} | data[o + 1] << 8 | data[o + 2] << 16 |
-               std::uint32_t{data[o + 3]} << 24;
-    };
-    bool little = true;
-    std::size_t off = 0;
-    while (off + 12 <= data.size() && le32(0) == probes::pcapng::block_shb) {
-        if (le32(off) == probes::pcapng::block_shb) {
-            little = data[off + 8] == 0x4d;
-            if (off > 0 && starts.size() < max_files) starts.push_back(off);
-        }
-        std::uint32_t len = le32(off + 4);
-        if (!little) len = __builtin_bswap32(len);
-        if (len < 12 || len % 4 != 0 || len > data.size() - off) break;
-        off += len;
-    }
+    if (data.size() >= 4 && data[0] == 0x0a && data[1] == 0x0d && data[2] == 0x0d &&
+        data[3] == 0x0a)
+        walk_pcapng(
+            data.data(), data.size(),
+            [&](std::size_t off, std::uint32_t type, std::uint32_t, bool) {
+                if (off > 0 && type == probes::pcapng::block_shb && starts.size() < max_files)
+                    starts.push_back(off);
+            });
     starts.push_back(data.size());
     std::vector<std::string> paths;
     for (std::size_t i = 0; i + 1 < starts.size(); ++i)

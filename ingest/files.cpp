@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "core/time.hpp"
+#include "decode/decoder.hpp"
 #include "ingest/coverage.hpp"
 #include "ingest/points.hpp"
 #include "ingest/reorder.hpp"
@@ -39,8 +40,9 @@ struct Input {
     std::int64_t first_ns = INT64_MAX, last_ns = INT64_MIN;
     ReorderRing<trace::Sighting> held;
     std::int64_t newest = INT64_MIN;
-    std::string error;        // why the file could not be read to its end
-    std::string facts_error;  // why the node facts it carries could not be read
+    std::string error;              // why the file could not be read to its end
+    std::string facts_error;        // why the node facts it carries could not be read
+    probes::Overridden overridden;  // names the file kept over the command line's
     bool done = false;
     // Its place among the files holding a descriptor, least recently read first.
     std::list<Input*>::iterator open_at;
@@ -53,6 +55,7 @@ struct Input {
     const auto& ifs = in.file->interfaces();
     while (in.points.size() < ifs.size()) {
         const auto& i = ifs[in.points.size()];
+        in.overridden.add(i.node, i.name);
         in.points.push_back(point_of(names, in.spec, i.node, i.name));
         in.frames_per_if.push_back(0);
     }
@@ -184,6 +187,7 @@ std::expected<void, Error> FileSet::open() {
     m.inputs.resize(m.opt.files.size());
     for (std::size_t i = 0; i < m.opt.files.size(); ++i) {
         m.inputs[i].spec = probes::parse_file_arg(m.opt.files[i]);
+        m.inputs[i].overridden = probes::Overridden(m.inputs[i].spec);
         if (m.inputs[i].spec.path == "-") {
             if (!m.rereadable)
                 return std::unexpected(Error{"-: standard input given twice (it is read once)"});
@@ -198,6 +202,7 @@ std::expected<void, Error> FileSet::open() {
         // A pcap's single interface, or a pcapng's first section's, is known once opened; a
         // file's node is the node of its first interface or its annotation.
         const auto at = probes::capture_point(in.spec, in.file->node(), "");
+        in.overridden.add(in.file->node(), "");
         if (at.node.empty()) continue;
         const std::uint16_t node = m.names.intern(at.node);
         m.nodes.push_back(node);
@@ -368,8 +373,14 @@ std::vector<FileSummary> FileSet::finish() {
                                      ifs[i].linktype, in.frames_per_if[i]});
             cover(m.topo, p, in.first_ns, in.last_ns, ifs[i].capture_start_ns,
                   ifs[i].capture_end_ns, m.step.offset(p.node));
+            // Frames podtrace cannot decode are bad input, as decode has it: exit 2, named.
+            if (fs.error.empty() && in.frames_per_if[i] &&
+                !decode::linktype_supported(ifs[i].linktype))
+                fs.error = in.spec.path + ": " +
+                           decode::unsupported_linktype_text(i, ifs[i].name, ifs[i].linktype);
         }
         fs.facts_error = in.facts_error;
+        if (std::string n = in.overridden.text(); !n.empty()) fs.notes.push_back(std::move(n));
         out.push_back(std::move(fs));
     }
     return out;

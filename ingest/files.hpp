@@ -34,6 +34,9 @@ struct FileSummary {
     // Frames stamped before 1677 or after 2262, their time clamped; the first one's number.
     std::uint64_t ts_out_of_range = 0, first_ts_out_of_range = 0;
     std::vector<InterfaceSummary> interfaces;
+    // Where the file names a node or interface other than NODE= or NODE/IFACE= said, and keeps
+    // its own (probes::overridden).
+    std::vector<std::string> notes;
 };
 
 // What the clock pass found.

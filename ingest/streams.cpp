@@ -32,6 +32,7 @@ std::expected<void, Error> StreamMerge::open() {
     streams_.resize(opt_.files.size());
     for (Stream& s : streams_) {
         s.spec = probes::parse_file_arg(opt_.files[&s - streams_.data()]);
+        s.overridden = probes::Overridden(s.spec);
         // NODE= or the file's stem, until its header names it (as FileSet names them).
         s.node = probes::capture_point(s.spec, "", "").node;
         paths.push_back(s.spec.path);
@@ -69,6 +70,7 @@ void StreamMerge::learn(std::size_t i) {
     const probes::LiveStreams::Info& in = s.info;
     if (std::string node = probes::capture_point(s.spec, in.node, "").node; !node.empty())
         s.node = std::move(node);
+    s.overridden.add(in.node, "");
     if (!in.facts.empty() && in.facts != s.facts && !s.node.empty()) {
         s.facts = in.facts;
         if (auto f = trace::parse_node_facts(s.facts); !f) {
@@ -83,6 +85,7 @@ void StreamMerge::learn(std::size_t i) {
     // Interfaces count from when they are declared, as a file's do once read.
     while (s.points.size() < in.interfaces.size()) {
         const probes::LiveStreams::Interface& f = in.interfaces[s.points.size()];
+        s.overridden.add(f.node, f.name);
         s.points.push_back(point_of(names_, s.spec, f.node, f.name));
         if (on_point_) on_point_(s.points.back(), i);
     }
@@ -149,9 +152,8 @@ bool StreamMerge::next(std::int64_t now, trace::Sighting& out) {
     for (const Stream& s : streams_) {
         if (s.over) continue;
         if (!s.can_stall) {
-            if (s.held.empty() ||
-                (core::sub_ns(s.newest, s.held.front().s.ts_ns) < reorder &&
-                 s.held.size() < kFileMaxHeld))
+            if (s.held.empty() || (core::sub_ns(s.newest, s.held.front().s.ts_ns) < reorder &&
+                                   s.held.size() < kFileMaxHeld))
                 return false;
         } else if (s.held.empty() && !late) {
             return false;

@@ -45,6 +45,7 @@ public:
         probes::LiveStreams::Info info;
         std::string node;  // "" until NODE= or its header says
         std::string facts, facts_error;
+        probes::Overridden overridden;       // names the stream kept over the command line's
         std::vector<trace::PointId> points;  // per interface of the stream
         ReorderRing<Held, HeldTime> held;
         std::int64_t newest = INT64_MIN;  // capture time

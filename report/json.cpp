@@ -172,6 +172,7 @@ void write_json(const Report& r, std::ostream& out) {
         if (f.ts_out_of_range)
             captures.back()["ts_out_of_range"] = {{"frames", f.ts_out_of_range},
                                                   {"first_frame", f.first_ts_out_of_range}};
+        if (!f.notes.empty()) captures.back()["notes"] = f.notes;
     }
     json clocks = json::array();
     for (const trace::NodeClock& c : d.clocks.clocks)

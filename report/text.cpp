@@ -97,6 +97,7 @@ void write_text(const Report& r, std::ostream& out) {
         if (const std::string t = ts_out_of_range_text(f.ts_out_of_range, f.first_ts_out_of_range);
             !t.empty())
             out << "  [" << t << ']';
+        for (const std::string& n : f.notes) out << "  [" << n << ']';
         out << '\n';
     }
     if (const std::string m = pool_mode_text(d); !m.empty()) out << "cross-node: " << m << '\n';

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "trace/json_read.hpp"
+
 namespace podtrace::trace {
 
 using nlohmann::json;
@@ -27,54 +29,7 @@ std::string calico_veth_name(std::string_view ns, std::string_view pod) {
 
 namespace {
 
-// A parse failure that already names its place in the document.
-struct Bad {
-    std::string message;
-};
-
-std::string type_of(const json& j) {
-    return j.type_name();
-}
-
-const json* member(const json& obj, const char* key) {
-    auto it = obj.find(key);
-    return it == obj.end() || it->is_null() ? nullptr : &*it;
-}
-
-// The object at `key`, or nullptr when absent; anything else is an error.
-const json* object_at(const json& obj, const char* key, const std::string& at) {
-    const json* v = member(obj, key);
-    if (v && !v->is_object())
-        throw Bad{at + "." + key + ": expected an object, got " + type_of(*v)};
-    return v;
-}
-
-const json* array_at(const json& obj, const char* key, const std::string& at) {
-    const json* v = member(obj, key);
-    if (v && !v->is_array()) throw Bad{at + "." + key + ": expected an array, got " + type_of(*v)};
-    return v;
-}
-
-std::string string_at(const json& obj, const char* key, const std::string& at,
-                      std::string fallback = {}) {
-    const json* v = member(obj, key);
-    if (!v) return fallback;
-    if (!v->is_string()) throw Bad{at + "." + key + ": expected a string, got " + type_of(*v)};
-    return v->get<std::string>();
-}
-
-std::string required_string(const json& obj, const char* key, const std::string& at) {
-    if (!member(obj, key)) throw Bad{at + "." + key + ": missing"};
-    return string_at(obj, key, at);
-}
-
-bool bool_at(const json& obj, const char* key, const std::string& at) {
-    const json* v = member(obj, key);
-    if (!v) return false;
-    if (!v->is_boolean())
-        throw Bad{at + "." + key + ": expected true or false, got " + type_of(*v)};
-    return v->get<bool>();
-}
+using namespace json_read;
 
 IpAddr ip_of(const std::string& text, const std::string& at) {
     auto a = IpAddr::parse(text);
@@ -90,7 +45,7 @@ std::uint16_t port_of(const json& v, const std::string& at) {
 
 const json& metadata(const json& item, const std::string& at) {
     const json* m = object_at(item, "metadata", at);
-    if (!m) throw Bad{at + ".metadata: missing"};
+    if (!m) throw Bad{key_path(at, "metadata") + ": missing"};
     return *m;
 }
 
@@ -109,7 +64,7 @@ Pod read_pod(const json& item, const std::string& at) {
             for (std::size_t i = 0; i < ips->size(); ++i) {
                 const std::string iat = sat + ".podIPs[" + std::to_string(i) + "]";
                 const json& e = (*ips)[i];
-                if (!e.is_object()) throw Bad{iat + ": expected an object, got " + type_of(e)};
+                if (!e.is_object()) wrong(iat, "an object", e);
                 p.ips.push_back(ip_of(required_string(e, "ip", iat), iat + ".ip"));
             }
         }
@@ -134,8 +89,7 @@ Service read_service(const json& item, const std::string& at) {
     if (const json* list = array_at(*spec, "clusterIPs", sat)) {
         for (std::size_t i = 0; i < list->size(); ++i) {
             const std::string iat = sat + ".clusterIPs[" + std::to_string(i) + "]";
-            if (!(*list)[i].is_string())
-                throw Bad{iat + ": expected a string, got " + type_of((*list)[i])};
+            if (!(*list)[i].is_string()) wrong(iat, "a string", (*list)[i]);
             ips.emplace_back((*list)[i].get<std::string>(), iat);
         }
     }
@@ -146,7 +100,7 @@ Service read_service(const json& item, const std::string& at) {
         for (std::size_t i = 0; i < ports->size(); ++i) {
             const std::string pat = sat + ".ports[" + std::to_string(i) + "]";
             const json& e = (*ports)[i];
-            if (!e.is_object()) throw Bad{pat + ": expected an object, got " + type_of(e)};
+            if (!e.is_object()) wrong(pat, "an object", e);
             ServicePort sp;
             sp.name = string_at(e, "name", pat);
             sp.protocol = string_at(e, "protocol", pat, "TCP");
@@ -189,8 +143,7 @@ K8sNode read_node(const json& item, const std::string& at) {
         if (const json* list = array_at(*spec, "podCIDRs", sat)) {
             for (std::size_t i = 0; i < list->size(); ++i) {
                 const std::string iat = sat + ".podCIDRs[" + std::to_string(i) + "]";
-                if (!(*list)[i].is_string())
-                    throw Bad{iat + ": expected a string, got " + type_of((*list)[i])};
+                if (!(*list)[i].is_string()) wrong(iat, "a string", (*list)[i]);
                 cidrs.emplace_back((*list)[i].get<std::string>(), iat);
             }
         }
@@ -208,7 +161,7 @@ K8sNode read_node(const json& item, const std::string& at) {
             for (std::size_t i = 0; i < list->size(); ++i) {
                 const std::string iat = sat + ".addresses[" + std::to_string(i) + "]";
                 const json& e = (*list)[i];
-                if (!e.is_object()) throw Bad{iat + ": expected an object, got " + type_of(e)};
+                if (!e.is_object()) wrong(iat, "an object", e);
                 const std::string type = string_at(e, "type", iat);
                 if (type != "InternalIP" && type != "ExternalIP") continue;
                 n.addresses.push_back(ip_of(required_string(e, "address", iat), iat + ".address"));
@@ -222,12 +175,9 @@ K8sNode read_node(const json& item, const std::string& at) {
 template <typename Read>
 std::expected<void, Error> each_item(std::string_view text, const std::string& what,
                                      const std::string& kind, Read read) {
-    json doc;
-    try {
-        doc = json::parse(text);
-    } catch (const json::exception& e) {  // parse_error, or out_of_range for 1e400
-        return std::unexpected(Error{std::string("not JSON: ") + e.what()});
-    }
+    auto parsed = parse(text);
+    if (!parsed) return std::unexpected(parsed.error());
+    const json& doc = *parsed;
     const std::string expected =
         "expected " + what + " (kind " + kind + " or List of " + kind + ")";
     auto kind_of = [](const json& j) {
@@ -238,7 +188,7 @@ std::expected<void, Error> each_item(std::string_view text, const std::string& w
         return k.empty() ? std::string("no kind") : "kind " + k;
     };
     try {
-        if (!doc.is_object()) throw Bad{expected + ", got a JSON " + type_of(doc)};
+        if (!doc.is_object()) throw Bad{expected + ", got a JSON " + std::string(doc.type_name())};
         const std::string k = kind_of(doc);
         if (k == kind) {
             read(doc, std::string(kind));
@@ -250,7 +200,7 @@ std::expected<void, Error> each_item(std::string_view text, const std::string& w
         for (std::size_t i = 0; i < items->size(); ++i) {
             const std::string at = "items[" + std::to_string(i) + "]";
             const json& item = (*items)[i];
-            if (!item.is_object()) throw Bad{at + ": expected an object, got " + type_of(item)};
+            if (!item.is_object()) wrong(at, "an object", item);
             // kubectl's List gives every item its kind; items without one are taken as `kind`.
             const std::string ik = kind_of(item);
             if (!ik.empty() && ik != kind) throw Bad{at + ": " + expected + ", got " + got(ik)};

@@ -5,6 +5,8 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "trace/json_read.hpp"
+
 namespace podtrace::trace {
 
 using nlohmann::json;
@@ -29,61 +31,7 @@ const NodeRoute* NodeFacts::route_to(const IpAddr& dst) const {
 
 namespace {
 
-struct Bad {
-    std::string message;
-};
-
-std::string key_path(const std::string& at, const char* key) {
-    return at.empty() ? std::string(key) : at + "." + key;
-}
-
-const json* member(const json& obj, const char* key) {
-    auto it = obj.find(key);
-    return it == obj.end() || it->is_null() ? nullptr : &*it;
-}
-
-[[noreturn]] void wrong(const std::string& where, const char* expected, const json& got) {
-    throw Bad{where + ": expected " + expected + ", got " + got.type_name()};
-}
-
-std::string string_at(const json& obj, const char* key, const std::string& at) {
-    const json* v = member(obj, key);
-    if (!v) return {};
-    if (!v->is_string()) wrong(key_path(at, key), "a string", *v);
-    return v->get<std::string>();
-}
-
-std::string required_string(const json& obj, const char* key, const std::string& at) {
-    std::string s = string_at(obj, key, at);
-    if (s.empty()) throw Bad{key_path(at, key) + ": missing"};
-    return s;
-}
-
-bool bool_at(const json& obj, const char* key, const std::string& at) {
-    const json* v = member(obj, key);
-    if (!v) return false;
-    if (!v->is_boolean()) wrong(key_path(at, key), "true or false", *v);
-    return v->get<bool>();
-}
-
-unsigned unsigned_at(const json& obj, const char* key, const std::string& at) {
-    const json* v = member(obj, key);
-    if (!v) return 0;
-    if (!v->is_number_unsigned()) wrong(key_path(at, key), "a number >= 0", *v);
-    return v->get<unsigned>();
-}
-
-// Calls `f(element, place)` for each element of the array at `key` (absent: none).
-template <typename F>
-void each(const json& obj, const char* key, const std::string& at, F f) {
-    const json* v = member(obj, key);
-    if (!v) return;
-    if (!v->is_array()) wrong(key_path(at, key), "an array", *v);
-    for (std::size_t i = 0; i < v->size(); ++i) {
-        const std::string where = key_path(at, key) + "[" + std::to_string(i) + "]";
-        f((*v)[i], where);
-    }
-}
+using namespace json_read;
 
 void object(const json& v, const std::string& where) {
     if (!v.is_object()) wrong(where, "an object", v);
@@ -196,14 +144,10 @@ IpAddr ip_of(const decode::Addr& a, std::uint8_t version) {
 }  // namespace
 
 std::expected<NodeFacts, Error> parse_node_facts(std::string_view text) {
-    json doc;
+    auto doc = json_read::parse(text);
+    if (!doc) return std::unexpected(doc.error());
     try {
-        doc = json::parse(text);
-    } catch (const json::exception& e) {  // parse_error, or out_of_range for 1e400
-        return std::unexpected(Error{std::string("not JSON: ") + e.what()});
-    }
-    try {
-        return read_facts(doc);
+        return read_facts(*doc);
     } catch (const Bad& b) {
         return std::unexpected(Error{b.message});
     } catch (const json::exception& e) {

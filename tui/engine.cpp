@@ -725,6 +725,8 @@ void Engine::Impl::fill_notes(std::vector<std::string>& out) {
             if (!fs.facts_error.empty())
                 out.push_back("stream " + fs.label() +
                               ": node facts unreadable: " + fs.facts_error);
+            if (std::string n = fs.overridden.text(); !n.empty())
+                out.push_back("stream " + fs.label() + ": " + n);
         }
     }
     const ingest::ClockSummary& clocks = session.clocks;
@@ -742,6 +744,7 @@ void Engine::Impl::fill_notes(std::vector<std::string>& out) {
                 report::ts_out_of_range_text(f.ts_out_of_range, f.first_ts_out_of_range);
             !t.empty())
             out.push_back(f.path + ": " + t);
+        for (const std::string& n : f.notes) out.push_back(f.path + ": " + n);
     }
 }
 

@@ -23,7 +23,7 @@ inline std::vector<trace::Sighting> read_sightings(const std::vector<std::string
     for (const std::string& path : files) {
         auto file = probes::CaptureFile::open(path);
         if (!file) throw std::runtime_error(file.error().message);
-        const probes::FileArg spec{path, ""};
+        const probes::FileArg spec{path, "", ""};
         std::vector<trace::PointId> points;
         core::Frame f;
         while (file->next(f) == probes::CaptureFile::Read::frame) {
