@@ -4,7 +4,6 @@
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <list>
 #include <optional>
 
 #include "core/time.hpp"
@@ -44,9 +43,7 @@ struct Input {
     std::string facts_error;        // why the node facts it carries could not be read
     probes::Overridden overridden;  // names the file kept over the command line's
     bool done = false;
-    // Its place among the files holding a descriptor, least recently read first.
-    std::list<Input*>::iterator open_at;
-    bool holds_fd = false;
+    std::uint64_t used = 0;  // when last read, for giving up the least recently read's descriptor
 };
 
 // The capture points of interfaces the file declared since the last call. Called per frame:
@@ -88,13 +85,12 @@ struct FileSet::Impl {
     const trace::Sighting* next();
     std::uint64_t bytes_read() const;
     std::expected<void, Error> open_input(Input& in);
-    // Before reading `in`: it becomes the most recently read, and the least recently read files
-    // past the budget give up their descriptors (they open again where they stopped).
-    void reading(Input& in) {
-        if (!in.holds_fd || open.back() != &in) reading_other(in);
+    // Before `in` takes a descriptor: the least recently read files give theirs up until it
+    // fits the budget (they open again where they stopped).
+    void make_room(const Input& in);
+    void park(Input& in) {
+        if (in.file->park()) --open_files;
     }
-    void reading_other(Input& in);
-    void release(Input& in);
 
     const InputOptions& opt;
     trace::Names& names;
@@ -111,39 +107,41 @@ struct FileSet::Impl {
     std::int64_t reorder_ns = 0;
     // The input whose front next() returned: popped, and refilled, on the following call.
     Input* pending = nullptr;
-    std::list<Input*> open;  // the files holding a descriptor that park() can take back
     std::size_t budget = 0;
+    std::size_t open_files = 0;   // of those park() can take back
+    std::uint64_t tick = 0;       // the clock of Input::used
+    std::vector<Input*> holding;  // make_room's scratch
 };
 
 std::expected<void, Error> FileSet::Impl::open_input(Input& in) {
-    release(in);
+    if (in.file) park(in);
     in.file.reset();
+    make_room(in);
     auto f = CaptureFile::open(in.spec.path);
     if (!f) return std::unexpected(f.error());
     in.file.emplace(std::move(*f));
-    reading(in);
+    in.used = ++tick;
+    if (!in.file->parkable()) return {};
+    ++open_files;
+    in.file->on_reopen([this, &in] {
+        make_room(in);
+        ++open_files;
+    });
     return {};
 }
 
-void FileSet::Impl::reading_other(Input& in) {
-    if (!in.file->parkable()) return;
-    if (in.holds_fd) {
-        open.splice(open.end(), open, in.open_at);
-        return;
-    }
-    in.open_at = open.insert(open.end(), &in);
-    in.holds_fd = true;
-    while (open.size() > budget) {
-        Input& old = *open.front();
-        release(old);
-        old.file->park();
-    }
-}
-
-void FileSet::Impl::release(Input& in) {
-    if (!in.holds_fd) return;
-    open.erase(in.open_at);
-    in.holds_fd = false;
+// Rare (a parked file's buffer ran dry), and then a quarter of the budget goes at once: one
+// scan over the files per budget/4 reopens, rather than keeping them in order on every read.
+void FileSet::Impl::make_room(const Input& in) {
+    if (open_files < budget) return;
+    holding.clear();
+    for (Input& o : inputs)
+        if (&o != &in && o.file && o.file->parkable() && o.file->holds_descriptor())
+            holding.push_back(&o);
+    const std::size_t n = std::min(holding.size(), std::max(open_files + 1 - budget, budget / 4));
+    std::ranges::nth_element(holding, holding.begin() + static_cast<std::ptrdiff_t>(n) - (n > 0),
+                             {}, &Input::used);
+    for (std::size_t k = 0; k < n; ++k) park(*holding[k]);
 }
 
 FileSet::FileSet(const InputOptions& opt, trace::Names& names, trace::Topology& topo)
@@ -241,7 +239,7 @@ std::expected<void, Error> FileSet::align_clocks(
         std::vector<Pending> pending(m.inputs.size());
         const auto advance = [&](std::size_t i) {
             Input& in = m.inputs[i];
-            m.reading(in);
+            in.used = ++m.tick;
             pending[i].has = in.file->next(pending[i].f) == CaptureFile::Read::frame;
             if (pending[i].has) learn_interfaces(in, m.names);
         };
@@ -313,18 +311,17 @@ std::expected<void, Error> FileSet::align_clocks(
 
 // Pass 2: reads until the oldest held sighting can no longer be preceded by an unread frame.
 void FileSet::Impl::fill(Input& in) {
+    in.used = ++tick;
     while (!in.done &&
            (in.held.empty() || (core::sub_ns(in.newest, in.held.front().ts_ns) < reorder_ns &&
                                 in.held.size() < kMaxHeld))) {
-        reading(in);
         const auto r = in.file->next(f);
         if (r != CaptureFile::Read::frame) {
             // A capture cut short (a killed tcpdump) still tells what it holds: the report
             // covers the frames before the fault, and the fault makes the exit code 2.
             if (r == CaptureFile::Read::error) in.error = in.file->error().message;
             in.done = true;
-            release(in);
-            in.file->park();
+            park(in);
             break;
         }
         learn_interfaces(in, names);

@@ -186,6 +186,7 @@ CaptureFile& CaptureFile::operator=(CaptureFile&& other) noexcept {
     parkable_ = other.parkable_;
     dev_ = other.dev_;
     ino_ = other.ino_;
+    on_reopen_ = std::move(other.on_reopen_);
     wait_ = std::move(other.wait_);
     buf_ = std::move(other.buf_);
     buf_start_ = std::exchange(other.buf_start_, 0);
@@ -230,6 +231,7 @@ bool CaptureFile::park() {
 }
 
 bool CaptureFile::reopen() {
+    if (on_reopen_) on_reopen_();
     const std::size_t off = buf_start_ + buf_len_;
     const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
     struct stat st {};

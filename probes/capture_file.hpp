@@ -80,6 +80,10 @@ public:
     // (standard input, a pipe, a stream) or is already closed.
     bool park();
     bool parkable() const { return parkable_; }
+    bool holds_descriptor() const { return fd_ >= 0; }
+    // Called just before a parked file opens again (a reader keeping within a budget of
+    // descriptors parks another one there).
+    void on_reopen(std::function<void()> f) { on_reopen_ = std::move(f); }
 
 private:
     CaptureFile() = default;
@@ -106,7 +110,8 @@ private:
     int fd_ = -1;
     bool parkable_ = false;
     std::uint64_t dev_ = 0, ino_ = 0;  // what park() expects to find at path_ again
-    Wait wait_;                        // open_stream: called before each read()
+    std::function<void()> on_reopen_;
+    Wait wait_;  // open_stream: called before each read()
     // Read in chunks rather than mapped: copying 64 KiB at a time out of the page cache costs
     // less than faulting in the pages of a mapping (bench/: 0.08 s against 0.2 s for 640 MB).
     std::vector<std::uint8_t> buf_;
