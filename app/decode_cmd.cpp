@@ -122,7 +122,8 @@ Command add_decode_command(CLI::App& cli) {
     auto* sub = cli.add_subcommand(
         "decode", "Decode capture files, one line per frame, tunnels made explicit");
     sub->add_option("files", st->opt.files,
-                    "pcap or pcapng files, '-' for standard input; NODE=FILE names the node")
+                    "pcap or pcapng files, '-' for standard input; NODE=FILE names the node, "
+                    "NODE/IFACE=FILE the interface too")
         ->required();
     sub->add_flag("-j,--json", st->opt.json, "JSON lines: one object per frame");
     sub->add_flag("-v,--verbose", st->opt.verbose, "TTL, IP ID, DF, lengths, fingerprint");

@@ -109,7 +109,8 @@ Command add_report_command(CLI::App& cli) {
     auto* sub = cli.add_subcommand(
         "report", "Trace every packet through the captures: flows, paths, hops, NAT, findings");
     sub->add_option("captures", st->opt.report.input.files,
-                    "pcap or pcapng files, '-' for standard input; NODE=FILE names the node")
+                    "pcap or pcapng files, '-' for standard input; NODE=FILE names the node, "
+                    "NODE/IFACE=FILE the interface too")
         ->required();
     sub->add_option("-f,--format", st->format, "text (default), json, junit or md")
         ->check(CLI::IsMember({"text", "json", "junit", "md"}));

@@ -2,11 +2,11 @@
 // node or replaying capture files from one node or several.
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstdlib>
 #include <cstring>
-#include <algorithm>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -53,8 +53,7 @@ std::string check(const TuiCli& c) {
         if (!files) return "--follow reads live pcapng streams: give each with -r [NODE=]PATH";
         if (c.speed && c.speed->count())
             return "--speed paces a replay: --follow shows streams as they arrive";
-        if (c.snapshot.empty() &&
-            std::ranges::any_of(c.opt.input.files, [](const std::string& f) {
+        if (c.snapshot.empty() && std::ranges::any_of(c.opt.input.files, [](const std::string& f) {
                 return probes::parse_file_arg(f).path == "-";
             }))
             return "-r -: the TUI reads its keys from standard input; give the stream as a FIFO "
@@ -121,12 +120,14 @@ Command add_tui_command(CLI::App& cli) {
         "tui", "Interactive view: flows, their paths hop by hop, packets, capture points");
     auto* read = sub->add_option(
         "-r,--read", in.files,
-        "replay these capture files (pcap or pcapng; NODE=FILE names the node) instead of "
+        "replay these capture files (pcap or pcapng; NODE=FILE names the node, NODE/IFACE=FILE "
+        "the interface too) instead of "
         "capturing live");
-    c->speed = sub->add_option("--speed", c->opt.speed,
-                    "replay pace: 0 as fast as the files read (default), 1 as recorded, 2 twice "
-                    "as fast")
-        ->check(non_negative());
+    c->speed = sub->add_option(
+                      "--speed", c->opt.speed,
+                      "replay pace: 0 as fast as the files read (default), 1 as recorded, 2 twice "
+                      "as fast")
+                   ->check(non_negative());
     sub->add_flag("--follow", c->opt.follow,
                   "-r gives live pcapng streams (a pipe, a FIFO, /dev/fd/N, -), e.g. one "
                   "`podtrace capture -w -` per node: shown as they arrive, merged in time order");

@@ -14,7 +14,9 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::string s(std::string_view v) { return std::string(v); }
+std::string s(std::string_view v) {
+    return std::string(v);
+}
 
 std::string encap_word(Mode m, std::string_view a, std::string_view b) {
     auto e = encapsulation(m, a, b);
@@ -75,7 +77,16 @@ std::expected<ScenarioResult, Error> run_one(Mode m, std::string_view name) {
         r.ok = g->connected && g->status == 200;
         r.detail = get_text(svc.port, *g) + " (" + s(svc.cluster_ip) + " -> " +
                    s(pod(svc.endpoint_pod)->ip) + ":" + std::to_string(svc.target_port) + ")";
-        r.expects.push_back("default/pod2 -> " + s(svc.ns) + "/" + s(svc.name) + ": service dnat");
+        const std::string to = "default/pod2 -> " + s(svc.ns) + "/" + s(svc.name) + ": ";
+        r.expects.push_back(to + "service dnat");
+        // And on to the endpoint, as the lab placed it: same-node, or across with this mode's
+        // encapsulation.
+        const auto& client = *pod("pod2");
+        const auto& endpoint = *pod(svc.endpoint_pod);
+        r.expects.push_back(
+            to + (client.node == endpoint.node
+                      ? std::string("same-node")
+                      : "cross-node encap=" + encap_word(m, client.node, endpoint.node)));
         return r;
     }
     if (name == "drop") {
@@ -117,9 +128,8 @@ std::expected<ScenarioResult, Error> run_one(Mode m, std::string_view name) {
 }  // namespace
 
 const std::vector<std::string_view>& scenario_names() {
-    static const std::vector<std::string_view> names{"same-node", "cross-node", "cross-subnet",
-                                                     "egress",    "service",    "drop",
-                                                     "mtu"};
+    static const std::vector<std::string_view> names{
+        "same-node", "cross-node", "cross-subnet", "egress", "service", "drop", "mtu"};
     return names;
 }
 

@@ -106,7 +106,9 @@ json flow_json(const Session& d, const Flow& f) {
         {"client", endpoint_json(d, f.client)},
         {"server", endpoint_json(d, f.server)},
         {"kind", trace::path_kind_name(flow_kind(d, f))},
-        {"encap", flow_kind(d, f) == trace::PathKind::cross_node && f.encap == trace::Encap::none
+        {"route", trace::path_kind_name(flow_route(d, f))},
+        {"via", egress_nic(d, f).empty() ? json(nullptr) : json(egress_nic(d, f))},
+        {"encap", flow_route(d, f) == trace::PathKind::cross_node && f.encap == trace::Encap::none
                       ? "direct"
                       : trace::encap_name(f.encap)},
         {"vni", f.vni},

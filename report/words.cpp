@@ -134,15 +134,19 @@ std::string host_networked_text(const Session& d, const Flow& f) {
 
 // "cross-node IPIP", "egress, SNAT 172.16.158.1:40500 -> 192.168.10.101:61000".
 std::string kind_text(const Session& d, const Flow& f) {
-    if (egress_without_snat(d, f)) return "egress, no SNAT";
-    std::string s = trace::path_kind_name(f.kind);
-    if (f.kind == trace::PathKind::cross_node) {
-        s += ' ';
-        s += f.encap == trace::Encap::none ? "direct" : trace::encap_name(f.encap);
-        if (f.vni) s += " vni " + std::to_string(f.vni);
+    if (egress_without_snat(d, f)) {
+        const std::string nic = egress_nic(d, f);
+        return nic.empty() ? "egress, no SNAT" : "egress via " + nic + ", no SNAT";
     }
+    std::string s = f.kind == trace::PathKind::cross_node
+                        ? trace::route_text(f.kind, f.encap, f.vni)
+                        : trace::path_kind_name(f.kind);
+    if (const std::string nic = egress_nic(d, f); !nic.empty()) s += " via " + nic;
     if (f.snat) s += ", SNAT " + rewrite_text(d, *f.snat);
     if (f.dnat) s += ", DNAT " + rewrite_text(d, *f.dnat);
+    // A Service's traffic went on to its endpoint on this node or another.
+    if (f.kind == trace::PathKind::service && f.route != trace::PathKind::unknown)
+        s += ", " + trace::route_text(f.route, f.encap, f.vni);
     return s + host_networked_text(d, f);
 }
 
@@ -261,6 +265,21 @@ std::string finding_text(const trace::Diagnosis& x) {
 
 trace::PathKind flow_kind(const Session& d, const Flow& f) {
     return egress_without_snat(d, f) ? trace::PathKind::egress : f.kind;
+}
+
+std::string egress_nic(const Session& d, const Flow& f) {
+    if (flow_kind(d, f) != trace::PathKind::egress) return "";
+    const auto& fwd = f.example_fwd.sightings;
+    for (auto it = fwd.rbegin(); it != fwd.rend(); ++it)
+        if (it->at.kind == trace::PointKind::nic) return point_name(d, it->at);
+    for (const trace::Sighting& s : f.example_rev.sightings)
+        if (s.at.kind == trace::PointKind::nic) return point_name(d, s.at);
+    return "";
+}
+
+trace::PathKind flow_route(const Session& d, const Flow& f) {
+    const trace::PathKind k = flow_kind(d, f);
+    return k == trace::PathKind::service ? f.route : k;
 }
 
 const trace::Diagnosis* stopped_at(const Session& d, std::uint32_t flow, trace::PointId last) {

@@ -28,6 +28,11 @@ bool host_networked(const Session& s, const trace::Endpoint& e);
 // The flow's kind as the report states it: classify()'s, except that a pod address leaving a
 // NIC unchanged towards the outside (a finding of diagnose()) is egress, not direct routing.
 trace::PathKind flow_kind(const Session& s, const trace::Flow& f);
+// The way it went between pods: a Service's same-node or cross-node, else flow_kind().
+trace::PathKind flow_route(const Session& s, const trace::Flow& f);
+// Egress: the NIC it left by ("k8s-w1/ens5"), the last NIC of its request's path or the first
+// of its reply's; "" when neither was captured or the flow is not egress.
+std::string egress_nic(const Session& s, const trace::Flow& f);
 // "cross-node IPIP", "egress, SNAT 172.16.158.1:40500 -> 192.168.10.101:61000".
 std::string kind_text(const Session& s, const trace::Flow& f);
 // How pod traffic crossed between each pair of nodes seen at both ends and the IP pool mode

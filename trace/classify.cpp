@@ -15,6 +15,15 @@ const char* path_kind_name(PathKind k) {
     return "?";
 }
 
+std::string route_text(PathKind route, Encap encap, std::uint32_t vni) {
+    std::string s = path_kind_name(route);
+    if (route != PathKind::cross_node) return s;
+    s += ' ';
+    s += encap == Encap::none ? "direct" : encap_name(encap);
+    if (vni) s += " vni " + std::to_string(vni);
+    return s;
+}
+
 namespace {
 
 // An echo's identifier belongs to the end that sent the request: NAT maps it along with that
@@ -57,7 +66,7 @@ Classification classify(const Path& p) {
 
     set_encap(c, s);
     if (s.size() == 1) {  // one point: only a tunnel's header says anything
-        if (c.encap != Encap::none) c.kind = PathKind::cross_node;
+        if (c.encap != Encap::none) c.kind = c.route = PathKind::cross_node;
         return c;
     }
 
@@ -86,10 +95,17 @@ Classification classify(const Path& p) {
         prev_dport = dport;
     }
 
+    // A Service's packet between two pods: as the kinds below say, NAT aside.
+    const PathKind between_pods =
+        !one_node || c.encap != Encap::none ? PathKind::cross_node
+        : veths == s.size() && two_veths    ? PathKind::same_node
+        : veths > 0 && nics > 0             ? PathKind::cross_node
+                                            : PathKind::unknown;
     if (c.src_nat) {
         // Rewritten where it reaches a pod: a service reply; where it leaves by the NIC: SNAT.
         const bool to_pod = s[c.src_nat->hop].at.kind == PointKind::pod_veth;
         c.kind = to_pod ? PathKind::service : PathKind::egress;
+        c.route = to_pod ? between_pods : PathKind::egress;
         c.reply = to_pod;
         return c;
     }
@@ -101,18 +117,20 @@ Classification classify(const Path& p) {
         const bool denat =
             before.at.kind != PointKind::pod_veth && after.at.kind == PointKind::pod_veth;
         c.kind = denat ? PathKind::egress : PathKind::service;
+        c.route = denat ? PathKind::egress : between_pods;
         c.reply = denat;
         return c;
     }
     if (c.encap != Encap::none) {
-        c.kind = PathKind::cross_node;
+        c.kind = c.route = PathKind::cross_node;
         return c;
     }
     if (veths == s.size() && one_node) {
-        if (two_veths) c.kind = PathKind::same_node;
+        if (two_veths) c.kind = c.route = PathKind::same_node;
         return c;
     }
-    if (veths > 0 && nics > 0) c.kind = PathKind::cross_node;  // direct: pod IPs on the wire
+    if (veths > 0 && nics > 0)
+        c.kind = c.route = PathKind::cross_node;  // direct: pod IPs on the wire
     return c;
 }
 

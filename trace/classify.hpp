@@ -15,6 +15,9 @@ namespace podtrace::trace {
 
 enum class PathKind : std::uint8_t { same_node, cross_node, egress, service, unknown };
 const char* path_kind_name(PathKind k);
+// "cross-node IPIP", "cross-node VXLAN vni 4096", "cross-node direct", "same-node": the way a
+// packet went between pods (for a Service's, after its DNAT).
+std::string route_text(PathKind route, Encap encap, std::uint32_t vni);
 
 struct Endpoint {
     decode::Addr addr{};
@@ -33,6 +36,9 @@ struct Rewrite {
 
 struct Classification {
     PathKind kind = PathKind::unknown;
+    // The way it went, NAT aside: same-node or cross-node (a Service's path too: to an endpoint
+    // on its own node or another); for other kinds, the kind.
+    PathKind route = PathKind::unknown;
     Encap encap = Encap::none;  // cross-node: how it crossed; none = direct (pod IPs on the wire)
     std::uint32_t vni = 0;      // VXLAN/Geneve
     // egress: the de-NAT of a reply (dst rewritten back to the pod); service: the reply's

@@ -82,13 +82,6 @@ std::string plural(std::uint64_t n, const char* word) {
     return std::to_string(n) + ' ' + word + (n == 1 ? "" : "s");
 }
 
-std::string encap_text(Encap e, std::uint32_t vni) {
-    if (e == Encap::none) return "direct";
-    std::string s = encap_name(e);
-    if (vni) s += " vni " + std::to_string(vni);
-    return s;
-}
-
 struct Resolved {
     std::vector<IpAddr> ips;
     std::string label;  // "default/pod1 (172.16.158.1)", "10.0.0.1"
@@ -255,7 +248,10 @@ private:
     }
 
     bool holds(const Flow& f) const {
-        if (kind(f) != e_.kind) return false;
+        // A Service's traffic also went same-node or cross-node to its endpoint, and says so.
+        const bool routed = kind(f) == PathKind::service && f.route == e_.kind &&
+                            (e_.kind == PathKind::same_node || e_.kind == PathKind::cross_node);
+        if (kind(f) != e_.kind && !routed) return false;
         switch (e_.kind) {
             case PathKind::cross_node: return !e_.encap || f.encap == *e_.encap;
             case PathKind::egress: return !e_.snat || f.snat;
@@ -268,7 +264,7 @@ private:
         const PathKind k = kind(f);
         std::string s = path_kind_name(k);
         switch (k) {
-            case PathKind::cross_node: s += ' ' + encap_text(f.encap, f.vni); break;
+            case PathKind::cross_node: s = route_text(k, f.encap, f.vni); break;
             case PathKind::egress:
                 s += f.snat ? " with SNAT to " + addr(f.snat->to).str() : " without SNAT";
                 break;
@@ -279,6 +275,7 @@ private:
                     s += " DNAT to " + addr(f.dnat->to).str() + ", endpoint never reached";
                 else
                     s += " with DNAT to " + addr(f.dnat->to).str();
+                if (f.route != PathKind::unknown) s += ", " + route_text(f.route, f.encap, f.vni);
                 break;
             default: break;
         }

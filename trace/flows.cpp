@@ -331,6 +331,7 @@ FlowTable::Added FlowTable::add(const Path& p, const Classification& c) {
     if (const std::uint64_t rank = kind_rank(c, hops); rank > st.kind_rank) {
         st.kind_rank = rank;
         f.kind = c.kind;
+        f.route = c.route;
         f.encap = c.encap;
         f.vni = c.vni;
     }

@@ -80,6 +80,7 @@ struct Flow {
     Endpoint client, server;
     // From the path with most hops; a path with a rewrite wins over one without.
     PathKind kind = PathKind::unknown;
+    PathKind route = PathKind::unknown;  // a Service's: same-node or cross-node (Classification)
     Encap encap = Encap::none;
     std::uint32_t vni = 0;
     std::optional<Rewrite> snat, dnat;  // client->server direction: pod -> node, ClusterIP -> pod

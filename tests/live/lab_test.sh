@@ -125,6 +125,8 @@ PY
     --expect "default/pod1 -> default/pod4: cross-node encap=$w0"
     --expect 'default/pod1 -> 203.0.113.10: egress snat'
     --expect 'default/pod2 -> default/web: service dnat'
+    # web's endpoint is pod3, on k8s-w2 as pod2 is on k8s-w1: the Service's traffic crosses too.
+    --expect "default/pod2 -> default/web: cross-node encap=$w2"
   )
   [ "$mode" = wireguard ] && expects+=(--expect encrypted)
   names=(--pods "$dir/pods.json" --services "$dir/services.json" --nodes "$dir/nodes.json")

@@ -65,6 +65,7 @@ TEST_CASE("service: ClusterIP:port DNATed to the endpoint before routing") {
     REQUIRE(paths.size() == 1);
     const auto c = classify(paths[0]);
     CHECK(c.kind == PathKind::service);
+    CHECK(c.route == PathKind::cross_node);  // on to an endpoint on another node
     CHECK_FALSE(c.reply);
     CHECK(c.encap == Encap::ipip);
     CHECK_FALSE(c.src_nat);
@@ -111,6 +112,7 @@ TEST_CASE("service reply: the endpoint's source turned back into the ClusterIP a
     REQUIRE(paths.size() == 1);
     const auto c = classify(paths[0]);
     CHECK(c.kind == PathKind::service);
+    CHECK(c.route == PathKind::same_node);  // the endpoint is on the client's node
     CHECK(c.reply);
     REQUIRE(c.src_nat);
     CHECK(v4(c.src_nat->to.addr) == v4("10.200.1.10"));

@@ -306,15 +306,23 @@ TEST_CASE("expect: service DNAT to an endpoint that answered", "[expect]") {
     const auto answered = table(service(n, true));
     auto r = eval("default/pod2 -> default/web: service dnat", answered, inv);
     CHECK(r.held);
-    CHECK(r.detail == "1 flow, 2 packets: service with DNAT to 172.16.184.4");
+    CHECK(r.detail == "1 flow, 2 packets: service with DNAT to 172.16.184.4, cross-node IPIP");
     // The endpoint named instead of the service matches the same flow.
     CHECK(eval("default/pod2 -> default/pod3: service dnat", answered, inv).held);
+    // So does the way it went on to the endpoint, by either name.
+    CHECK(eval("default/pod2 -> default/web: cross-node encap=ipip", answered, inv).held);
+    CHECK(eval("default/pod2 -> default/pod3: cross-node", answered, inv).held);
+    r = eval("default/pod2 -> default/web: same-node", answered, inv);
+    CHECK_FALSE(r.held);
+    CHECK(r.detail == "saw service with DNAT to 172.16.184.4, cross-node IPIP");
+    CHECK_FALSE(eval("default/pod2 -> default/pod3: cross-node encap=vxlan", answered, inv).held);
 
     Names n2;
     const auto silent = table(service(n2, false));
     r = eval("default/pod2 -> default/web: service dnat", silent, inv);
     CHECK_FALSE(r.held);
-    CHECK(r.detail == "saw service DNAT to 172.16.184.4, endpoint never reached");
+    CHECK(r.detail ==
+          "saw service DNAT to 172.16.184.4, endpoint never reached, cross-node IPIP");
     CHECK(eval("default/pod2 -> default/web: service", silent, inv).held);
 }
 
