@@ -123,6 +123,7 @@ std::expected<void, Error> FileSet::Impl::open_input(Input& in) {
     in.used = ++tick;
     if (!in.file->parkable()) return {};
     ++open_files;
+    // Room is made once it holds its descriptor again: the budget leaves a margin for that one.
     in.file->on_reopen([this, &in] {
         make_room(in);
         ++open_files;

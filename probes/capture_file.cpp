@@ -231,7 +231,6 @@ bool CaptureFile::park() {
 }
 
 bool CaptureFile::reopen() {
-    if (on_reopen_) on_reopen_();
     const std::size_t off = buf_start_ + buf_len_;
     const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
     struct stat st {};
@@ -248,6 +247,7 @@ bool CaptureFile::reopen() {
         return fail(std::string("cannot open again") + where(off) + ": " + why);
     }
     fd_ = fd;
+    if (on_reopen_) on_reopen_();
     return true;
 }
 

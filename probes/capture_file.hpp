@@ -81,7 +81,7 @@ public:
     bool park();
     bool parkable() const { return parkable_; }
     bool holds_descriptor() const { return fd_ >= 0; }
-    // Called just before a parked file opens again (a reader keeping within a budget of
+    // Called when a parked file has opened again (a reader keeping within a budget of
     // descriptors parks another one there).
     void on_reopen(std::function<void()> f) { on_reopen_ = std::move(f); }
 
