@@ -132,7 +132,8 @@ std::string host_networked_text(const Session& d, const Flow& f) {
 
 }  // namespace
 
-// "cross-node IPIP", "egress, SNAT 172.16.158.1:40500 -> 192.168.10.101:61000".
+// "cross-node IPIP", "egress via k8s-w1/ens5, SNAT 172.16.158.1:40500 -> 192.168.10.101:61000",
+// "service, DNAT 10.200.1.10:80 -> 172.16.184.4:8080, cross-node IPIP".
 std::string kind_text(const Session& d, const Flow& f) {
     if (egress_without_snat(d, f)) {
         const std::string nic = egress_nic(d, f);

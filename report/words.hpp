@@ -33,7 +33,8 @@ trace::PathKind flow_route(const Session& s, const trace::Flow& f);
 // Egress: the NIC it left by ("k8s-w1/ens5"), the last NIC of its request's path or the first
 // of its reply's; "" when neither was captured or the flow is not egress.
 std::string egress_nic(const Session& s, const trace::Flow& f);
-// "cross-node IPIP", "egress, SNAT 172.16.158.1:40500 -> 192.168.10.101:61000".
+// "cross-node IPIP", "egress via k8s-w1/ens5, SNAT 172.16.158.1:40500 -> 192.168.10.101:61000",
+// "service, DNAT 10.200.1.10:80 -> 172.16.184.4:8080, cross-node IPIP".
 std::string kind_text(const Session& s, const trace::Flow& f);
 // How pod traffic crossed between each pair of nodes seen at both ends and the IP pool mode
 // that implies ("IPIP k8s-w1 <-> k8s-w2: IPIP mode Always ..."); "" when no pair was seen.
