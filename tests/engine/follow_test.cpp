@@ -26,8 +26,8 @@
 #include <vector>
 
 #include "app/app.hpp"
-#include "tui/engine.hpp"
 #include "probes/capture_file.hpp"
+#include "tui/engine.hpp"
 
 namespace podtrace::app {
 namespace {
@@ -144,8 +144,8 @@ std::vector<std::string> flow_facts(const tui::Snapshot& s) {
     std::vector<std::string> out;
     for (const tui::FlowRow& r : s.flows)
         out.push_back(r.src + ':' + std::to_string(r.sport) + " > " + r.dst + ':' +
-                      std::to_string(r.dport) + ' ' + r.proto + ' ' + r.kind + ' ' + r.encap +
-                      ' ' + r.nat + ' ' + std::to_string(r.packets_fwd) + '/' +
+                      std::to_string(r.dport) + ' ' + r.proto + ' ' + r.kind + ' ' + r.encap + ' ' +
+                      r.nat + ' ' + std::to_string(r.packets_fwd) + '/' +
                       std::to_string(r.packets_rev) + ' ' + std::to_string(r.bytes_fwd) + '/' +
                       std::to_string(r.bytes_rev) + " drops " + std::to_string(r.drops));
     std::ranges::sort(out);
@@ -154,7 +154,8 @@ std::vector<std::string> flow_facts(const tui::Snapshot& s) {
 
 // Each packet of a flow as node/interface/direction hops.
 std::vector<std::string> hop_lists(tui::Engine& e, const tui::Snapshot& s, const FlowKey& k) {
-    const auto f = std::ranges::find_if(s.flows, [&](const tui::FlowRow& r) { return key(r) == k; });
+    const auto f =
+        std::ranges::find_if(s.flows, [&](const tui::FlowRow& r) { return key(r) == k; });
     REQUIRE(f != s.flows.end());
     const tui::Snapshot d = snap(e, {.flow = f->id});
     REQUIRE(d.detail);
@@ -218,8 +219,13 @@ TEST_CASE("follow: a quiet stream does not stall the other, and the end equals a
     // k8s-w1 is quiet (half a block written): k8s-w2's frames show all the same.
     while (!paused) std::this_thread::sleep_for(1ms);
     const auto t0 = Clock::now();
+    // k8s-w1's reader publishes its own count apart from the merge: wait for that note too (under
+    // a loaded CI it came a moment after the merged frames).
+    const std::string w1_note =
+        "stream k8s-w1 (" + w1 + "): reading, " + std::to_string(before_pause) + " frames";
     const tui::Snapshot mid = wait_for(*e, 2500ms, [&](const tui::Snapshot& s) {
-        return s.frames == before_pause + 89 && s.state == "following, k8s-w2 ended";
+        return s.frames == before_pause + 89 && s.state == "following, k8s-w2 ended" &&
+               has_note(s, w1_note);
     });
     const auto took = Clock::now() - t0;
     CHECK(mid.frames == before_pause + 89);
@@ -233,8 +239,7 @@ TEST_CASE("follow: a quiet stream does not stall the other, and the end equals a
     CHECK(w2_ens5->packets == 31);
     CHECK(w2_ens5->state == "ended");
     CHECK(has_note(mid, "clock offsets: not estimated live"));
-    CHECK(has_note(mid, "stream k8s-w1 (" + w1 + "): reading, " + std::to_string(before_pause) +
-                            " frames"));
+    CHECK(has_note(mid, w1_note));
     const double took_ms = std::chrono::duration<double, std::milli>(took).count();
     WARN("k8s-w2's 89 frames shown " << took_ms << " ms after k8s-w1 went quiet");
 
@@ -332,11 +337,10 @@ TEST_CASE("follow: frames show as they arrive, packets once their window passed"
     CHECK(s.packets == w1_packets);
     CHECK(s.state == "following");
     CHECK_FALSE(e->done());
-    WARN("frame written -> counted in a snapshot: median " << ms[ms.size() / 2] << " ms, worst "
-                                                          << ms.back() << " ms; rest of k8s-w1 "
-                                                          << "-> every packet traced (lag 250 ms "
-                                                          << "+ window 200 ms): "
-                                                          << all_ms << " ms");
+    WARN("frame written -> counted in a snapshot: median "
+         << ms[ms.size() / 2] << " ms, worst " << ms.back() << " ms; rest of k8s-w1 "
+         << "-> every packet traced (lag 250 ms "
+         << "+ window 200 ms): " << all_ms << " ms");
     CHECK(all_ms > 400);  // the hold-back and the window, not sooner
     CHECK(all_ms < 3000);
     ::close(fd1);
@@ -384,15 +388,13 @@ TEST_CASE("follow: a broken stream is named with its offset, the other goes on")
     const tui::Snapshot s = snap(*e);
     CHECK(s.state == "end of streams, k8s-w2 failed, junk failed");  // named by its stem
     CHECK(s.frames == 212 + 10);
-    CHECK(has_note(s, "stream k8s-w2 (" + bad + "): failed, 10 frames, ",
-                   ": " + bad + ": ") );
-    CHECK(has_note(s, "stream k8s-w2 (" + bad + "): failed", " at offset " +
-                                                                 std::to_string(ends2[9])));
+    CHECK(has_note(s, "stream k8s-w2 (" + bad + "): failed, 10 frames, ", ": " + bad + ": "));
+    CHECK(has_note(s, "stream k8s-w2 (" + bad + "): failed",
+                   " at offset " + std::to_string(ends2[9])));
     CHECK(has_note(s, "stream junk (" + junk + "): failed, 0 frames",
                    ": " + junk + ": not a pcap or pcapng file"));
-    const auto veth = std::ranges::find_if(s.interfaces, [](const tui::InterfaceRow& r) {
-        return r.interface == "cali49778cadcf1";
-    });
+    const auto veth = std::ranges::find_if(
+        s.interfaces, [](const tui::InterfaceRow& r) { return r.interface == "cali49778cadcf1"; });
     REQUIRE(veth != s.interfaces.end());
     CHECK(veth->state == "failed");
     // k8s-w1's flows are all there.
