@@ -100,31 +100,32 @@ json flow_json(const Session& d, const Flow& f) {
                           {"code", e.error.icmp_code},
                           {"mtu", e.error.icmp_mtu},
                           {"count", e.count}});
-    return {
-        {"id", f.id},
-        {"proto", f.proto},
-        {"client", endpoint_json(d, f.client)},
-        {"server", endpoint_json(d, f.server)},
-        {"kind", trace::path_kind_name(flow_kind(d, f))},
-        {"route", trace::path_kind_name(flow_route(d, f))},
-        {"via", egress_nic(d, f).empty() ? json(nullptr) : json(egress_nic(d, f))},
-        {"encap", flow_route(d, f) == trace::PathKind::cross_node && f.encap == trace::Encap::none
-                      ? "direct"
-                      : trace::encap_name(f.encap)},
-        {"vni", f.vni},
-        {"host_networked",
-         {{"client", host_networked(d, f.client)}, {"server", host_networked(d, f.server)}}},
-        {"snat", rewrite_json(d, f.snat)},
-        {"dnat", rewrite_json(d, f.dnat)},
-        {"forward", dir_json(f.fwd)},
-        {"reverse", dir_json(f.rev)},
-        {"hops", std::move(hops)},
-        {"path",
-         {{"forward", path_json(d, f.example_fwd)}, {"reverse", path_json(d, f.example_rev)}}},
-        {"icmp_errors", std::move(errors)},
-        {"first_ns", f.first_ns},
-        {"last_ns", f.last_ns},
-        {"verdict", verdict(d, f)}};
+    const trace::PathKind route = flow_route(d, f);
+    const std::string via = egress_nic(d, f);
+    return {{"id", f.id},
+            {"proto", f.proto},
+            {"client", endpoint_json(d, f.client)},
+            {"server", endpoint_json(d, f.server)},
+            {"kind", trace::path_kind_name(flow_kind(d, f))},
+            {"route", trace::path_kind_name(route)},
+            {"via", via.empty() ? json(nullptr) : json(via)},
+            {"encap", route == trace::PathKind::cross_node && f.encap == trace::Encap::none
+                          ? "direct"
+                          : trace::encap_name(f.encap)},
+            {"vni", f.vni},
+            {"host_networked",
+             {{"client", host_networked(d, f.client)}, {"server", host_networked(d, f.server)}}},
+            {"snat", rewrite_json(d, f.snat)},
+            {"dnat", rewrite_json(d, f.dnat)},
+            {"forward", dir_json(f.fwd)},
+            {"reverse", dir_json(f.rev)},
+            {"hops", std::move(hops)},
+            {"path",
+             {{"forward", path_json(d, f.example_fwd)}, {"reverse", path_json(d, f.example_rev)}}},
+            {"icmp_errors", std::move(errors)},
+            {"first_ns", f.first_ns},
+            {"last_ns", f.last_ns},
+            {"verdict", verdict(d, f)}};
 }
 
 // Plain ASCII whatever the input held: bytes that are not UTF-8 (a pcapng name, a file name)

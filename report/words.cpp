@@ -139,9 +139,7 @@ std::string kind_text(const Session& d, const Flow& f) {
         const std::string nic = egress_nic(d, f);
         return nic.empty() ? "egress, no SNAT" : "egress via " + nic + ", no SNAT";
     }
-    std::string s = f.kind == trace::PathKind::cross_node
-                        ? trace::route_text(f.kind, f.encap, f.vni)
-                        : trace::path_kind_name(f.kind);
+    std::string s = trace::route_text(f.kind, f.encap, f.vni);
     if (const std::string nic = egress_nic(d, f); !nic.empty()) s += " via " + nic;
     if (f.snat) s += ", SNAT " + rewrite_text(d, *f.snat);
     if (f.dnat) s += ", DNAT " + rewrite_text(d, *f.dnat);
